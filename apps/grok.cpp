@@ -1,0 +1,205 @@
+// `rfm grok`: RFM on a modular-arithmetic task and a random split; prints a live table of
+// iterations and writes a run directory (DESIGN.md).
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "apps/commands.h"
+#include "rfm/rfm.h"
+
+namespace rfm {
+
+namespace {
+
+struct GrokOptions {
+  std::string task = "add";
+  int p = 61;
+  double frac = 0.5;
+  uint64_t seed = 0;
+  RfmOptions rfm;
+  std::string out;        // default: runs/<task>-p<p>-<kernel>-<timestamp>
+  std::string init;       // M_0 from an .npy file; identity when empty
+  int save_every = 0;     // keep M_t every this many iterations (0: only M_final)
+  int threads = 0;        // BLAS and OpenMP threads (0: all cores)
+  bool force = false;     // overwrite an existing output directory
+  bool quiet = false;     // no live table
+};
+
+std::string default_out(const GrokOptions& o) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return strfmt("runs/%s-p%d-%s-%s", o.task.c_str(), o.p, to_string(o.rfm.kernel.type), stamp);
+}
+
+MatrixXd initial_matrix(const std::string& path, int d) {
+  if (path.empty()) return MatrixXd::Identity(d, d);
+  MatrixXd M = npy_load(path);
+  RFM_CHECK(M.rows() == d && M.cols() == d, "--init %s is %dx%d, expected %dx%d for this task",
+            path.c_str(), int(M.rows()), int(M.cols()), d, d);
+  return 0.5 * (M + M.transpose());  // the metric only sees the symmetric part
+}
+
+void prepare_out_dir(const std::string& dir, bool force) {
+  namespace fs = std::filesystem;
+  RFM_CHECK(!fs::exists(dir) || force,
+            "output directory %s exists (pass --force to overwrite, or another --out)",
+            dir.c_str());
+  make_dirs(dir);
+}
+
+nlohmann::json config_json(const GrokOptions& o, const Dataset& ds, const Split& s) {
+  const RfmOptions& r = o.rfm;
+  return {{"command", "grok"},
+          {"version", RFM_VERSION},
+          {"task", o.task},
+          {"p", o.p},
+          {"frac", o.frac},
+          {"seed", o.seed},
+          {"n_train", s.train.size()},
+          {"n_test", s.test.size()},
+          {"d", ds.inputs.d},
+          {"c", ds.c},
+          {"kernel", to_string(r.kernel.type)},
+          {"bandwidth", r.kernel.bandwidth},
+          {"ridge", r.solve.ridge},
+          {"iters", r.iters},
+          {"power", r.power},
+          {"centering", r.agop.centering ? "on" : "off"},
+          {"normalize", to_string(r.normalize)},
+          {"init", o.init.empty() ? "identity" : o.init},
+          {"precision", to_string(r.solve.precision)},
+          {"agop_path", to_string(r.agop.path)},
+          {"agop_block", r.agop.block},
+          {"backend", to_string(r.backend)},
+          {"blas", blas_description()},
+          {"threads", blas_threads()},
+          {"save_every", o.save_every}};
+}
+
+std::string table_header() {
+  return " iter  train_acc  test_acc  train_mse  test_mse  circ_dev  circ_rev   sec  solver\n";
+}
+
+std::string table_row(const IterationStats& s) {
+  return strfmt("%5d  %9.4f  %8.4f  %9.2e  %8.2e  %8.2e  %8.2e  %5.2f  %s%s\n", s.iter,
+                s.train_acc, s.test_acc, s.train_mse, s.test_mse, s.circ_dev, s.circ_dev_rev,
+                s.seconds, s.solver.c_str(), s.fallback ? " (fallback)" : "");
+}
+
+void run_grok(GrokOptions o) {
+  o.rfm.validate();
+  RFM_CHECK(o.save_every >= 0, "--save-every %d must be >= 0", o.save_every);
+  RFM_CHECK(o.threads >= 0, "--threads %d must be >= 0", o.threads);
+  if (o.threads > 0) {
+    set_blas_threads(o.threads);
+    omp_set_num_threads(o.threads);
+  }
+  const Op op = op_from_string(o.task);
+  const Dataset ds = make_modular_task(op, o.p);
+  const Split split = random_split(ds.N(), o.frac, o.seed);
+  RFM_CHECK(!split.test.empty(), "--frac %g leaves no test points", o.frac);
+  RfmProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
+                one_hot_labels(ds.labels, split.train, ds.c),
+                one_hot_labels(ds.labels, split.test, ds.c)};
+  const MatrixXd M0 = initial_matrix(o.init, ds.inputs.d);
+  if (o.out.empty()) o.out = default_out(o);
+  prepare_out_dir(o.out, o.force);
+  write_text_atomic(o.out + "/config.json", config_json(o, ds, split).dump(2) + "\n");
+  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+  npz_save(o.out + "/split.npz",
+           {{"train", npy_bytes_ints(ints(split.train))}, {"test", npy_bytes_ints(ints(split.test))}});
+
+  std::string head = strfmt("rfm grok: %s mod %d, frac %g (%zu train, %zu test), seed %llu\n",
+                            o.task.c_str(), o.p, o.frac, split.train.size(), split.test.size(),
+                            (unsigned long long)o.seed);
+  head += settings_line("kernel", strfmt("%s, bandwidth %g, ridge %g, power %g, centering %s",
+                                         to_string(o.rfm.kernel.type), o.rfm.kernel.bandwidth,
+                                         o.rfm.solve.ridge, o.rfm.power,
+                                         o.rfm.agop.centering ? "on" : "off"));
+  head += settings_line("backend", strfmt("%s, %s, AGOP path %s", to_string(o.rfm.backend),
+                                          to_string(o.rfm.solve.precision),
+                                          to_string(o.rfm.agop.path)));
+  head += settings_line("blas", blas_description());
+  head += settings_line("output", o.out);
+  if (!o.quiet) std::printf("%s\n%s", head.c_str(), table_header().c_str());
+
+  std::vector<IterationStats> rows;
+  IterationCallback live = [&](const IterationStats& s, const MatrixXd& M) {
+    rows.push_back(s);
+    if (!o.quiet) std::printf("%s", table_row(s).c_str());
+    if (!o.quiet && s.fallback) std::printf("       note: %s\n", s.note.c_str());
+    std::fflush(stdout);
+    write_text_atomic(o.out + "/metrics.csv", metrics_csv(rows));
+    if (o.save_every > 0 && s.iter % o.save_every == 0)
+      npy_save(o.out + strfmt("/M_%04d.npy", s.iter), M);
+    return Decision::proceed;
+  };
+  Measure circ = [&](const MatrixXd& M, IterationStats& s) {
+    const MatrixXd A = task_block(M, o.p, op);
+    s.circ_dev = circulant_deviation(A, false);
+    s.circ_dev_rev = circulant_deviation(A, true);
+  };
+  RfmSummary sum = run_rfm(o.rfm, pb, M0, {live}, circ);
+  write_run_results(o.out, sum);
+  std::printf("%s\n", sum.brief_report().c_str());
+  if (sum.termination == Termination::numerical_failure)
+    throw Error(sum.message + " (results so far are in " + o.out + ")");
+}
+
+}  // namespace
+
+void setup_grok(CLI::App& app) {
+  auto o = std::make_shared<GrokOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "grok", "RFM on a modular arithmetic task: live table of iterations, run directory");
+  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div (div: (a*b, b) -> a)")
+      ->capture_default_str();
+  sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
+  sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
+      ->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the random split")->capture_default_str();
+  add_enum_option(*sub, "--kernel", o->rfm.kernel.type,
+                  {{"gaussian", KernelType::gaussian},
+                   {"gaussian-paper", KernelType::gaussian_paper},
+                   {"laplace", KernelType::laplace},
+                   {"quadratic", KernelType::quadratic}},
+                  "Kernel: gaussian exp(-d^2/(2L^2)) (reference code), gaussian-paper "
+                  "exp(-d^2/L), laplace exp(-d/L), quadratic (x^T M z)^2");
+  sub->add_option("--bandwidth", o->rfm.kernel.bandwidth, "Bandwidth L of the radial kernels")
+      ->capture_default_str();
+  sub->add_option("--ridge", o->rfm.solve.ridge, "Ridge added to K (0: interpolation)")
+      ->capture_default_str();
+  sub->add_option("--iters", o->rfm.iters, "Number of RFM iterations")->capture_default_str();
+  sub->add_option("--power", o->rfm.power, "Exponent s of the update M = AGOP^s")
+      ->capture_default_str();
+  add_enum_option(*sub, "--centering", o->rfm.agop.centering, {{"on", true}, {"off", false}},
+                  "Subtract the mean Jacobian before the AGOP");
+  add_enum_option(*sub, "--normalize", o->rfm.normalize,
+                  {{"none", Normalize::none}, {"max", Normalize::max}},
+                  "Divide the AGOP by its largest entry before the power");
+  add_enum_option(*sub, "--precision", o->rfm.solve.precision,
+                  {{"fp64", Precision::fp64}, {"fp32", Precision::fp32},
+                   {"mixed", Precision::mixed}},
+                  "Solve precision: fp64, fp32, or mixed (fp32 factor refined to fp64)");
+  add_enum_option(*sub, "--agop-path", o->rfm.agop.path,
+                  {{"auto", AgopPath::automatic}, {"dense", AgopPath::dense},
+                   {"onehot", AgopPath::onehot}},
+                  "Jacobian route: onehot exploits one-hot inputs, dense is the reference");
+  sub->add_option("--agop-block", o->rfm.agop.block, "AGOP points per block (bounds memory)")
+      ->capture_default_str();
+  sub->add_option("--init", o->init, "Initial feature matrix M_0 (.npy, d x d); default I");
+  sub->add_option("--out", o->out, "Run directory (default runs/<task>-p<p>-<kernel>-<time>)");
+  sub->add_option("--save-every", o->save_every, "Also save M_t every N iterations (0: never)")
+      ->capture_default_str();
+  sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
+      ->capture_default_str();
+  sub->add_flag("--force", o->force, "Overwrite an existing run directory");
+  sub->add_flag("--quiet", o->quiet, "No live table");
+  sub->callback([o] { run_grok(*o); });
+}
+
+}  // namespace rfm

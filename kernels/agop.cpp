@@ -1,0 +1,227 @@
+// The AGOP of a kernel machine, blocked over AGOP points (kernels.h; REFERENCE.md sections 2
+// and 4).
+//
+// For a block J of b AGOP points the Jacobian factors H_j (d, c) are stacked into
+// Hs (b*c, d): row j + b*cc, column k holds H_j[k, cc]. Then sum_j H_j H_j^T = Hs^T Hs is one
+// SYRK. The sums B_j = X^T diag(w_j) alpha are computed
+//   dense:  per input coordinate k, B[:, k] = W_J^T (X[:, k] o alpha): one (b,n)x(n,c) GEMM per
+//           k, 2 n m c d flops in all (the reference code's cost, without its n*c*d temporary);
+//   onehot: per coordinate k, only the training points with x_ik = 1 contribute:
+//           B[:, k] = W_J[S_k, :]^T alpha[S_k, :], 2 n m c flops per one-hot slot.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "kernels/kernels.h"
+
+namespace rfm {
+
+const char* to_string(AgopPath p) {
+  switch (p) {
+    case AgopPath::automatic: return "auto";
+    case AgopPath::dense: return "dense";
+    case AgopPath::onehot: return "onehot";
+  }
+  return "?";
+}
+
+AgopPath agop_path_from_string(const std::string& name) {
+  for (AgopPath p : {AgopPath::automatic, AgopPath::dense, AgopPath::onehot})
+    if (name == to_string(p)) return p;
+  RFM_CHECK(false, "unknown AGOP path '%s' (known: auto, dense, onehot)", name.c_str());
+  return AgopPath::automatic;
+}
+
+namespace {
+
+std::vector<int> iota_range(int start, int count) {
+  std::vector<int> idx(count);
+  std::iota(idx.begin(), idx.end(), start);
+  return idx;
+}
+
+// Training points grouped by their hot coordinate, per slot: rows[off[k]..off[k+1]) of slot s
+// are the points i with hot(i, s) = k.
+struct HotGroups {
+  std::vector<std::vector<int>> rows, off;
+  std::vector<MatrixXd> alpha;  // alpha gathered in that order, per slot: (n, c)
+
+  HotGroups(const Inputs& X, const MatrixXd& alpha_in) {
+    const int n = X.n(), slots = static_cast<int>(X.hot.cols());
+    for (int s = 0; s < slots; ++s) {
+      std::vector<int> r(n), o(X.d + 1, 0);
+      for (int i = 0; i < n; ++i) ++o[X.hot(i, s) + 1];
+      std::partial_sum(o.begin(), o.end(), o.begin());
+      std::vector<int> next(o.begin(), o.end() - 1);
+      for (int i = 0; i < n; ++i) r[next[X.hot(i, s)]++] = i;
+      MatrixXd a(n, alpha_in.cols());
+      for (int t = 0; t < n; ++t) a.row(t) = alpha_in.row(r[t]);
+      rows.push_back(std::move(r));
+      off.push_back(std::move(o));
+      alpha.push_back(std::move(a));
+    }
+  }
+};
+
+using ConstRef = Eigen::Ref<const MatrixXd>;
+using Ref = Eigen::Ref<MatrixXd>;
+
+// Hs[:, k] viewed as (b, c) += W_J^T (X[:, k] o alpha), dense X.
+void jacobian_sums_dense(const MatrixXd& X, const MatrixXd& alpha, ConstRef WJ, Ref Hs) {
+  const int n = static_cast<int>(X.rows()), c = static_cast<int>(alpha.cols());
+  const int b = static_cast<int>(WJ.cols());
+  MatrixXd T(n, c);
+  for (Eigen::Index k = 0; k < X.cols(); ++k) {
+    if (X.col(k).isZero(0)) continue;
+    T = X.col(k).asDiagonal() * alpha;
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, n, 1.0, WJ.data(), n, T.data(), n,
+                1.0, Hs.col(k).data(), b);
+  }
+}
+
+// The same for one-hot X: one small GEMM per (slot, coordinate) over the points that have it.
+void jacobian_sums_onehot(const HotGroups& g, ConstRef WJ, Scratch& gathered, Ref Hs) {
+  const int n = static_cast<int>(WJ.rows()), b = static_cast<int>(WJ.cols());
+  Eigen::Map<MatrixXd> Wg = gathered.matrix(n, b);
+  for (size_t s = 0; s < g.rows.size(); ++s) {
+    const MatrixXd& a = g.alpha[s];
+    const int c = static_cast<int>(a.cols());
+    for (int j = 0; j < b; ++j)
+      for (int t = 0; t < n; ++t) Wg(t, j) = WJ(g.rows[s][t], j);
+    const std::vector<int>& off = g.off[s];
+    for (size_t k = 0; k + 1 < off.size(); ++k) {
+      const int cnt = off[k + 1] - off[k];
+      if (cnt == 0) continue;
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, cnt, 1.0, Wg.data() + off[k], n,
+                  a.data() + off[k], n, 1.0, Hs.col(k).data(), b);
+    }
+  }
+}
+
+// Hs[(j, cc), k] -= z_jk V[j, cc]: the -r z_j (w_j^T alpha)^T term of radial kernels.
+void subtract_radial_term(const Inputs& ZJ, const MatrixXd& VJ, Ref Hs) {
+  const Eigen::Index b = VJ.rows(), c = VJ.cols();
+  if (ZJ.one_hot()) {
+    for (Eigen::Index t = 0; t < ZJ.hot.cols(); ++t)
+      for (Eigen::Index cc = 0; cc < c; ++cc)
+        for (Eigen::Index j = 0; j < b; ++j) Hs(j + b * cc, ZJ.hot(j, t)) -= VJ(j, cc);
+    return;
+  }
+  for (Eigen::Index k = 0; k < ZJ.X.cols(); ++k) {
+    Eigen::Map<MatrixXd> H(Hs.col(k).data(), b, c);
+    H -= ZJ.X.col(k).asDiagonal() * VJ;
+  }
+}
+
+// V = W_J^T alpha (b, c) from the one-hot sums: every training point has exactly one hot
+// coordinate in slot 0, so summing B[:, k] over slot 0's coordinates gives sum_i w_ij alpha_i.
+MatrixXd weighted_alpha_from_sums(const HotGroups& g, ConstRef Hs, int b, int c) {
+  MatrixXd V = MatrixXd::Zero(b, c);
+  const std::vector<int>& off = g.off[0];
+  for (size_t k = 0; k + 1 < off.size(); ++k)
+    if (off[k + 1] > off[k]) V += Eigen::Map<const MatrixXd>(Hs.col(k).data(), b, c);
+  return V;
+}
+
+// Per-thread sums of the blocked AGOP.
+struct AgopSums {
+  MatrixXd G, D;  // sum of Hs^T Hs (d, d, upper triangle), sum of H_j - C (d, c)
+};
+
+}  // namespace
+
+// The blocked AGOP (file comment). Blocks run in parallel, one per OpenMP thread with
+// single-threaded BLAS inside: the d x d SYRK of one block does not thread well in OpenBLAS
+// (d is small), but independent blocks do. Centering uses the shifted-data identity
+//   sum_j (H_j - Hbar)(H_j - Hbar)^T = sum_j (H_j - C)(H_j - C)^T - D D^T / m,
+//   D = sum_j (H_j - C),
+// with C the mean of the first block, so that no second pass over the weights is needed and
+// the correction stays small (C is already close to Hbar).
+MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
+                    const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights,
+                    KernelWorkspace* ws) {
+  const int n = X.n(), m = Z.n(), d = X.d, c = static_cast<int>(alpha.cols());
+  const int block = std::max(1, std::min(opt.block, m));
+  RFM_ASSERT(alpha.rows() == n && Z.d == d && m > 0);
+  RFM_ASSERT(!weights || (weights->rows() == n && weights->cols() == m));
+  RFM_CHECK(opt.path != AgopPath::onehot || X.one_hot(),
+            "--agop-path onehot needs one-hot training inputs");
+  const bool onehot = opt.path != AgopPath::dense && X.one_hot();
+  const MatrixXd Xd = onehot || !X.one_hot() ? MatrixXd() : X.dense();
+  const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
+  std::unique_ptr<HotGroups> groups = onehot ? std::make_unique<HotGroups>(X, alpha) : nullptr;
+
+  const int blocks = (m + block - 1) / block;
+  const int threads = std::max(1, std::min(omp_get_max_threads(), blocks));
+  KernelWorkspace local;
+  if (!ws) ws = &local;
+  if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
+  std::vector<AgopSums> sums(threads, AgopSums{MatrixXd::Zero(d, d), MatrixXd::Zero(d, c)});
+
+  // Hs of block [j0, j0 + b): Jacobian sums minus the radial term, not centred.
+  auto block_sums = [&](int j0, int b, KernelWorkspace::PerThread& t) {
+    const Inputs ZJ = Z.rows(iota_range(j0, b));
+    Eigen::Map<MatrixXd> Wbuf = t.W.matrix(n, weights ? 0 : b);
+    if (!weights) {
+      pair_stats(k, X, ZJ, M, Wbuf);  // (n, b)
+      apply_weights(k, Wbuf);
+    }
+    ConstRef W = weights ? ConstRef(weights->middleCols(j0, b)) : ConstRef(Wbuf);
+    Eigen::Map<MatrixXd> Hs = t.Hs.matrix(static_cast<Eigen::Index>(b) * c, d);
+    Hs.setZero();
+    if (onehot)
+      jacobian_sums_onehot(*groups, W, t.Wg, Hs);
+    else
+      jacobian_sums_dense(Xdense, alpha, W, Hs);
+    if (!k.radial()) return Hs;
+    const MatrixXd V = onehot ? weighted_alpha_from_sums(*groups, Hs, b, c)
+                              : MatrixXd(W.transpose() * alpha);
+    subtract_radial_term(ZJ, V, Hs);
+    return Hs;
+  };
+  // Subtracts the shift C, adds the block's sum to D and its Hs^T Hs to G (upper triangle).
+  auto accumulate = [&](int b, const MatrixXd& C, Ref Hs, AgopSums& s) {
+    for (int kk = 0; kk < d; ++kk) {
+      Eigen::Map<MatrixXd> H(Hs.col(kk).data(), b, c);
+      if (opt.centering) H.rowwise() -= C.row(kk);
+      s.D.row(kk) += H.colwise().sum();
+    }
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, d, b * c, 1.0, Hs.data(), b * c, 1.0,
+                s.G.data(), d);
+  };
+
+  const int blas_before = blas_threads();
+  set_blas_threads(1);
+  const int b0 = std::min(block, m);
+  Eigen::Map<MatrixXd> Hs0 = block_sums(0, b0, ws->threads[0]);
+  MatrixXd C = MatrixXd::Zero(d, c);
+  for (int kk = 0; opt.centering && kk < d; ++kk)
+    C.row(kk) = Eigen::Map<const MatrixXd>(Hs0.col(kk).data(), b0, c).colwise().mean();
+  accumulate(b0, C, Hs0, sums[0]);
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+  for (int blk = 1; blk < blocks; ++blk) {
+    const int tid = omp_get_thread_num(), j0 = blk * block, b = std::min(block, m - j0);
+    accumulate(b, C, block_sums(j0, b, ws->threads[tid]), sums[tid]);
+  }
+  set_blas_threads(blas_before);
+
+  MatrixXd Ghat = MatrixXd::Zero(d, d), D = MatrixXd::Zero(d, c);
+  for (const AgopSums& s : sums) {
+    Ghat += s.G;
+    D += s.D;
+  }
+  Ghat.triangularView<Eigen::StrictlyLower>() = Ghat.transpose();
+  if (opt.centering) Ghat -= D * D.transpose() / double(m);
+  return Ghat / double(m);
+}
+
+MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
+              const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights,
+              KernelWorkspace* ws) {
+  const MatrixXd Ghat = agop_inner(k, X, alpha, M, Z, opt, weights, ws);
+  return M * Ghat * M;
+}
+
+}  // namespace rfm

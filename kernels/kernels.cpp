@@ -1,0 +1,234 @@
+// Kernel functions, pair statistics, predictions and the naive Jacobian/AGOP oracles
+// (kernels.h; REFERENCE.md section 2).
+#include <cmath>
+
+#include "kernels/kernels.h"
+
+namespace rfm {
+
+// --- Kernel functions -----------------------------------------------------------------------
+
+const char* to_string(KernelType k) {
+  switch (k) {
+    case KernelType::gaussian: return "gaussian";
+    case KernelType::gaussian_paper: return "gaussian-paper";
+    case KernelType::laplace: return "laplace";
+    case KernelType::quadratic: return "quadratic";
+  }
+  return "?";
+}
+
+KernelType kernel_from_string(const std::string& name) {
+  for (KernelType k : {KernelType::gaussian, KernelType::gaussian_paper, KernelType::laplace,
+                       KernelType::quadratic})
+    if (name == to_string(k)) return k;
+  RFM_CHECK(false, "unknown kernel '%s' (known: gaussian, gaussian-paper, laplace, quadratic)",
+            name.c_str());
+  return KernelType::gaussian;
+}
+
+double Kernel::value(double s) const {
+  const double L = bandwidth;
+  switch (type) {
+    case KernelType::gaussian: return std::exp(-s / (2 * L * L));
+    case KernelType::gaussian_paper: return std::exp(-s / L);
+    case KernelType::laplace: return std::exp(-std::sqrt(s) / L);
+    case KernelType::quadratic: return s * s;
+  }
+  return 0;
+}
+
+double Kernel::weight(double s) const {
+  const double L = bandwidth;
+  switch (type) {
+    case KernelType::gaussian: return value(s) / (L * L);
+    case KernelType::gaussian_paper: return 2 * value(s) / L;
+    case KernelType::laplace: return s > 0 ? value(s) / (L * std::sqrt(s)) : 0.0;
+    case KernelType::quadratic: return 2 * s;
+  }
+  return 0;
+}
+
+// Entry-wise maps, vectorised through Eigen's array functions, one column per task.
+template <typename F>
+static void map_columns(Eigen::Ref<MatrixXd> S, F f) {
+  const Eigen::Index cols = S.cols();
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index j = 0; j < cols; ++j) f(S.col(j).array());
+}
+
+void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S) {
+  const double L = k.bandwidth;
+  switch (k.type) {
+    case KernelType::gaussian:
+      return map_columns(S, [L](auto s) { s = (s * (-1.0 / (2 * L * L))).exp(); });
+    case KernelType::gaussian_paper:
+      return map_columns(S, [L](auto s) { s = (s * (-1.0 / L)).exp(); });
+    case KernelType::laplace:
+      return map_columns(S, [L](auto s) { s = (s.sqrt() * (-1.0 / L)).exp(); });
+    case KernelType::quadratic: return map_columns(S, [](auto s) { s = s.square(); });
+  }
+}
+
+void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S) {
+  const double L = k.bandwidth;
+  switch (k.type) {
+    case KernelType::gaussian:
+      return map_columns(S, [L](auto s) { s = (s * (-1.0 / (2 * L * L))).exp() / (L * L); });
+    case KernelType::gaussian_paper:
+      return map_columns(S, [L](auto s) { s = (s * (-1.0 / L)).exp() * (2.0 / L); });
+    case KernelType::laplace:
+      return map_columns(S, [L](auto s) {
+        s = (s > 0).select((s.sqrt() * (-1.0 / L)).exp() / (L * s.sqrt()), 0.0);
+      });
+    case KernelType::quadratic: return map_columns(S, [](auto s) { s *= 2.0; });
+  }
+}
+
+// --- Pair statistics ------------------------------------------------------------------------
+
+// Squared distances below this share of ||x||_M^2 + ||z||_M^2 are round-off of the expansion
+// ||x||^2 + ||z||^2 - 2 x.z and are set to 0 (so a self pair has distance exactly 0, which the
+// laplace weight needs).
+constexpr double kDistanceRoundoff = 1e-12;
+
+static void finish_distances(const VectorXd& nx, const VectorXd& nz, Eigen::Ref<MatrixXd> S) {
+  const Eigen::Index cols = S.cols();
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index j = 0; j < cols; ++j) {
+    auto s = S.col(j).array();
+    auto scale = nx.array() + nz(j);
+    s = (nx.array() - 2.0 * s) + nz(j);
+    s = (s > kDistanceRoundoff * scale).select(s, 0.0);
+  }
+}
+
+void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, const MatrixXd& M,
+                      Eigen::Ref<MatrixXd> S) {
+  const MatrixXd U = X1 * M;  // (n1, d)
+  S.noalias() = U * X2.transpose();
+  if (!k.radial()) return;
+  const VectorXd nx = (U.array() * X1.array()).rowwise().sum();
+  const VectorXd nz = ((X2 * M).array() * X2.array()).rowwise().sum();
+  finish_distances(nx, nz, S);
+}
+
+// x^T M x for a one-hot point, summed in a fixed order so that equal points give equal bits.
+static double onehot_norm(const MatrixXd& M, const IndexMatrix& hot, Eigen::Index i) {
+  double sum = 0;
+  for (Eigen::Index t = 0; t < hot.cols(); ++t) {
+    double u = 0;
+    for (Eigen::Index s = 0; s < hot.cols(); ++s) u += M(hot(i, s), hot(i, t));
+    sum += u;
+  }
+  return sum;
+}
+
+// One-hot route: U = X1 M is a sum of rows of M, and x_i^T M z_j = sum_t U(i, hot2(j, t)), so
+// each column of S is a sum of columns of U (O(n1 n2 slots), no GEMM).
+static void pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X2,
+                              const MatrixXd& M, Eigen::Ref<MatrixXd> S) {
+  const Eigen::Index n1 = X1.hot.rows(), n2 = X2.hot.rows();
+  MatrixXd U(n1, M.cols());
+  for (Eigen::Index c = 0; c < M.cols(); ++c)
+    for (Eigen::Index i = 0; i < n1; ++i) {
+      double u = 0;
+      for (Eigen::Index s = 0; s < X1.hot.cols(); ++s) u += M(X1.hot(i, s), c);
+      U(i, c) = u;
+    }
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index j = 0; j < n2; ++j) {
+    S.col(j) = U.col(X2.hot(j, 0));
+    for (Eigen::Index t = 1; t < X2.hot.cols(); ++t) S.col(j) += U.col(X2.hot(j, t));
+  }
+  if (!k.radial()) return;
+  VectorXd nx(n1), nz(n2);
+  for (Eigen::Index i = 0; i < n1; ++i) nx(i) = onehot_norm(M, X1.hot, i);
+  for (Eigen::Index j = 0; j < n2; ++j) nz(j) = onehot_norm(M, X2.hot, j);
+  finish_distances(nx, nz, S);
+}
+
+void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+                MatrixXd& S) {
+  S.resize(X1.n(), X2.n());
+  pair_stats(k, X1, X2, M, Eigen::Ref<MatrixXd>(S));
+}
+
+void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+                Eigen::Ref<MatrixXd> S) {
+  RFM_ASSERT(X1.d == M.rows() && X2.d == M.rows());
+  RFM_ASSERT(S.rows() == X1.n() && S.cols() == X2.n());
+  if (X1.one_hot() && X2.one_hot()) return pair_stats_onehot(k, X1, X2, M, S);
+  pair_stats_dense(k, X1.one_hot() ? X1.dense() : X1.X, X2.one_hot() ? X2.dense() : X2.X, M, S);
+}
+
+// --- Predictions ----------------------------------------------------------------------------
+
+size_t KernelWorkspace::bytes() const {
+  size_t sum = stats.bytes();
+  for (const PerThread& t : threads) sum += t.W.bytes() + t.Wg.bytes() + t.Hs.bytes();
+  return sum;
+}
+
+MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
+                 const Inputs& Z, KernelWorkspace* ws, int block) {
+  const int m = Z.n();
+  KernelWorkspace local;
+  if (!ws) ws = &local;
+  MatrixXd out(m, alpha.cols());
+  std::vector<int> idx;
+  for (int j0 = 0; j0 < m; j0 += block) {
+    const int b = std::min(block, m - j0);
+    idx.resize(b);
+    for (int t = 0; t < b; ++t) idx[t] = j0 + t;
+    Eigen::Map<MatrixXd> S = ws->stats.matrix(b, X.n());
+    pair_stats(k, Z.rows(idx), X, M, S);
+    apply_values(k, S);
+    out.middleRows(j0, b).noalias() = S * alpha;
+  }
+  return out;
+}
+
+// --- Naive oracles --------------------------------------------------------------------------
+
+// The gradient table of REFERENCE.md section 2, written out per kernel, one point at a time.
+std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X,
+                                          const MatrixXd& alpha, const MatrixXd& M,
+                                          const MatrixXd& Z) {
+  const double L = k.bandwidth;
+  std::vector<MatrixXd> J;
+  for (Eigen::Index j = 0; j < Z.rows(); ++j) {
+    const VectorXd z = Z.row(j).transpose();
+    MatrixXd Jj = MatrixXd::Zero(X.cols(), alpha.cols());
+    for (Eigen::Index i = 0; i < X.rows(); ++i) {
+      const VectorXd xi = X.row(i).transpose(), diff = xi - z;
+      const double d2 = std::max(0.0, diff.dot(M * diff)), dist = std::sqrt(d2);
+      VectorXd g;  // gradient of k(z, x_i) in z
+      switch (k.type) {
+        case KernelType::gaussian: g = std::exp(-d2 / (2 * L * L)) / (L * L) * (M * diff); break;
+        case KernelType::gaussian_paper: g = 2 * std::exp(-d2 / L) / L * (M * diff); break;
+        case KernelType::laplace:
+          g = dist > 0 ? VectorXd(std::exp(-dist / L) / (L * dist) * (M * diff))
+                       : VectorXd::Zero(z.size());
+          break;
+        case KernelType::quadratic: g = 2 * z.dot(M * xi) * (M * xi); break;
+      }
+      Jj += g * alpha.row(i);
+    }
+    J.push_back(Jj);
+  }
+  return J;
+}
+
+MatrixXd agop_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
+                        const MatrixXd& M, const MatrixXd& Z, bool centering) {
+  std::vector<MatrixXd> J = jacobians_reference(k, X, alpha, M, Z);
+  MatrixXd mean = MatrixXd::Zero(X.cols(), alpha.cols());
+  if (centering)
+    for (const MatrixXd& Jj : J) mean += Jj / double(J.size());
+  MatrixXd G = MatrixXd::Zero(X.cols(), X.cols());
+  for (const MatrixXd& Jj : J) G += (Jj - mean) * (Jj - mean).transpose();
+  return G / double(J.size());
+}
+
+}  // namespace rfm

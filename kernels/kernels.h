@@ -1,0 +1,166 @@
+// kernels/: kernel functions in a Mahalanobis metric and the heavy steps of an RFM iteration.
+//
+// A kernel k_M(x, z) is a function of one pair statistic s: the squared distance
+// ||x - z||_M^2 = (x - z)^T M (x - z) for the radial kernels, the inner product x^T M z for
+// the quadratic one (REFERENCE.md section 2). Gram matrices are computed as statistics first,
+// then mapped entry by entry to kernel values or to gradient weights.
+//
+// Gradients. For f_c(x) = sum_i alpha_ic k(x, x_i) every kernel here has
+//   grad_x f_c(x) = M [ sum_i w_i(x) alpha_ic x_i  -  r x sum_i w_i(x) alpha_ic ]
+// with r = 1 for radial kernels and r = 0 for the quadratic one, and the weights
+//   gaussian        w = k / L^2            (k = exp(-s / (2 L^2)), the reference code)
+//   gaussian_paper  w = 2 k / L            (k = exp(-s / L), the paper's text)
+//   laplace         w = k / (L sqrt(s)),   0 where s = 0 (self pairs contribute 0)
+//   quadratic       w = 2 s                (k = s^2)
+// so the Jacobian at z_j is J_j = M H_j with H_j = X^T diag(w_j) alpha - r z_j (w_j^T alpha)^T
+// (d, c), and the AGOP is G = M Ghat M with Ghat = (1/m) sum_j H~_j H~_j^T, H~ = H - mean H when
+// centering (centering commutes with the constant M).
+//
+// Layout: X (n, d) training inputs, Z (m, d) evaluation/AGOP points, alpha (n, c),
+// M (d, d) symmetric; all column-major. Memory: KernelMachine owns one (n, n) buffer for the
+// kernel matrix and block-sized scratch; the caller owns everything it passes in.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/data.h"
+#include "solvers/solvers.h"
+
+namespace rfm {
+
+// --- Kernel functions -----------------------------------------------------------------------
+
+enum class KernelType { gaussian, gaussian_paper, laplace, quadratic };
+const char* to_string(KernelType k);
+KernelType kernel_from_string(const std::string& name);  // "gaussian", "gaussian-paper", ...
+
+struct Kernel {
+  KernelType type = KernelType::gaussian;
+  double bandwidth = 2.5;  // L; unused by the quadratic kernel
+
+  bool radial() const { return type != KernelType::quadratic; }
+  double value(double s) const;   // k as a function of the statistic
+  double weight(double s) const;  // w as a function of the statistic (see above)
+};
+
+// --- Scratch memory -------------------------------------------------------------------------
+
+// A grow-only buffer viewed as a matrix. Large temporaries live in these and are reused across
+// iterations: first touch of fresh memory costs about 1.5 s per GiB on the machines we run on
+// (REFERENCE.md section 4), more than the arithmetic of a whole iteration at p = 61.
+class Scratch {
+ public:
+  Eigen::Map<MatrixXd> matrix(Eigen::Index rows, Eigen::Index cols) {
+    const size_t need = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+    if (buf_.size() < need) buf_.resize(need);
+    return Eigen::Map<MatrixXd>(buf_.data(), rows, cols);
+  }
+  size_t bytes() const { return buf_.size() * sizeof(double); }
+
+ private:
+  std::vector<double> buf_;
+};
+
+// The scratch of predict() and agop(), kept by a KernelMachine for the whole run.
+struct KernelWorkspace {
+  Scratch stats;  // predict: (block, n) kernel values
+  struct PerThread {
+    Scratch W, Wg, Hs;  // weights (n, b), weights gathered by hot coordinate, Hs (b*c, d)
+  };
+  std::vector<PerThread> threads;
+  size_t bytes() const;
+};
+
+// --- Building blocks (reference and fast paths) ---------------------------------------------
+
+// S(i, j) = statistic of (x_i, z_j) under M. S: (n1, n2). Dispatches to the one-hot path when
+// both batches are one-hot, else the dense BLAS path. Squared distances are clamped at 0.
+// The Ref versions write into S sized (n1, n2) by the caller; the MatrixXd ones resize it.
+void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+                Eigen::Ref<MatrixXd> S);
+void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+                MatrixXd& S);
+void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, const MatrixXd& M,
+                      Eigen::Ref<MatrixXd> S);
+// In place: S -> k(S) or S -> w(S), entry by entry.
+void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S);
+void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S);
+
+// Which route computes the Jacobian sums sum_i w_ij alpha_i x_i^T (REFERENCE.md section 4).
+enum class AgopPath { automatic, dense, onehot };
+const char* to_string(AgopPath p);
+AgopPath agop_path_from_string(const std::string& name);
+
+struct AgopOptions {
+  /// Subtract the mean Jacobian before the outer products (the reference code does).
+  bool centering = true;
+  /// Route for the Jacobian sums; automatic takes onehot when the inputs are one-hot.
+  AgopPath path = AgopPath::automatic;
+  /// AGOP points per block: bounds scratch memory to about block * c * d doubles.
+  int block = 256;
+};
+
+// Ghat = (1/m) sum_j H~_j H~_j^T (d, d), so that the AGOP is M Ghat M. X: training inputs,
+// Z: AGOP points. weights: the (n, m) matrix w(x_i, z_j) if the caller has it, else computed
+// block by block from M.
+// ws: scratch to reuse (a temporary one when null).
+MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
+                    const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights = nullptr,
+                    KernelWorkspace* ws = nullptr);
+// The AGOP G = M Ghat M (d, d).
+MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
+              const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights = nullptr,
+              KernelWorkspace* ws = nullptr);
+
+// Naive oracles (STYLE.md rule 10): per-point loops over the gradient formulas.
+// Jacobians at each z_j: (d, c) each.
+std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X,
+                                          const MatrixXd& alpha, const MatrixXd& M,
+                                          const MatrixXd& Z);
+MatrixXd agop_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
+                        const MatrixXd& M, const MatrixXd& Z, bool centering);
+
+// Predictions K_M(Z, X) alpha: (m, c), computed in row blocks.
+MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
+                 const Inputs& Z, KernelWorkspace* ws = nullptr, int block = 2048);
+
+// --- The heavy steps of one RFM iteration, on one backend -----------------------------------
+
+enum class Backend { cpu, cuda };
+const char* to_string(Backend b);
+
+struct MachineOptions {
+  Kernel kernel;
+  SolveOptions solve;
+  AgopOptions agop;
+};
+
+// Seconds spent per phase in the last calls (STYLE.md rule 3).
+struct PhaseTimes {
+  double gram = 0, solve = 0, agop = 0, predict = 0;
+};
+
+// Fits alpha for a given M, predicts, and computes the AGOP. The RFM loop talks only to this
+// interface; create() is the one place that chooses a backend.
+class KernelMachine {
+ public:
+  virtual ~KernelMachine() = default;
+  static std::unique_ptr<KernelMachine> create(const MachineOptions& options, Backend backend);
+  virtual Backend backend() const = 0;
+
+  // X: (n, d) training inputs, Y: (n, c) targets. Allocates the (n, n) kernel buffer once.
+  virtual void set_data(const Inputs& X, const MatrixXd& Y) = 0;
+  // Builds K_M(X, X) and solves (K + ridge I) alpha = Y.
+  virtual SolveReport fit(const MatrixXd& M) = 0;
+  // (m, c) predictions of the fitted model at Z.
+  virtual MatrixXd predict(const Inputs& Z) = 0;
+  // (d, d) AGOP of the fitted model over Z.
+  virtual MatrixXd agop(const Inputs& Z) = 0;
+
+  virtual const MatrixXd& alpha() const = 0;
+  PhaseTimes times;  // accumulated; the caller may reset it
+};
+
+}  // namespace rfm

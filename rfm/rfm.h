@@ -1,0 +1,123 @@
+// rfm/: the Recursive Feature Machine loop, its options and summary, and progress measures.
+//
+// The loop (REFERENCE.md section 2, Mallinar et al. Alg. 1): M_0 = I (or given); for each
+// iteration t = 0..T-1 fit alpha with M_t, record metrics of f_t, compute the AGOP G_t over the
+// training points and set M_{t+1} = G_t^s. M_final is M_T, the matrix the last AGOP produced;
+// the AGOP alignment of iteration t compares M_t with it. The loop prints nothing: every
+// iteration goes to the callbacks (STYLE.md rule 9), which may stop the run.
+//
+// Layout: M (d, d) column-major, symmetric. The caller owns the data; the summary owns copies
+// of the matrices it reports.
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "data/data.h"
+#include "kernels/kernels.h"
+
+namespace rfm {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+enum class Normalize { none, max };
+const char* to_string(Normalize n);
+Normalize normalize_from_string(const std::string& name);
+
+struct RfmOptions {
+  /// Kernel and bandwidth L (reference default: gaussian, 2.5).
+  Kernel kernel;
+  /// Number of iterations T (fits); the reference code runs 50.
+  int iters = 50;
+  /// Exponent s of the update M = G^s (REFERENCE.md: 1/2).
+  double power = 0.5;
+  /// Divide the AGOP by its largest absolute entry before the power (other RFM codes do).
+  Normalize normalize = Normalize::none;
+  /// Solve and AGOP settings: ridge, precision, centering, AGOP route and block size.
+  SolveOptions solve;
+  AgopOptions agop;
+  /// Backend of the heavy steps.
+  Backend backend = Backend::cpu;
+
+  void validate() const;  // throws InputError naming the field, its value and the rule
+};
+
+// One row of metrics.csv (STYLE.md rule 5). Numbers not computed are NaN.
+struct IterationStats {
+  int iter = 0;
+  double train_acc = kNaN, test_acc = kNaN, train_mse = kNaN, test_mse = kNaN;
+  double circ_dev = kNaN, circ_dev_rev = kNaN;            // task measures, when known
+  double agop_align = kNaN, agop_align_nodiag = kNaN;     // filled when the run ends
+  double seconds = kNaN;                                  // wall time of this iteration
+  std::string solver;                                     // method that produced alpha
+  bool fallback = false;                                  // the Cholesky factorisation failed
+  std::string note;                                       // why it fell back, else empty
+  std::vector<std::pair<std::string, double>> extra;      // further named measures
+};
+
+enum class Termination { completed, stopped, numerical_failure };
+const char* to_string(Termination t);
+
+struct RfmSummary {
+  Termination termination = Termination::completed;
+  std::string message = "rfm was not run";
+  std::vector<IterationStats> iterations;
+  MatrixXd M_final;                 // M_T (or the last finite M on numerical failure)
+  int first_iter_test_050 = -1;     // first iteration with test accuracy >= 0.5, -1 if none
+  int first_iter_test_099 = -1;     // the same for >= 0.99
+  int solver_fallbacks = 0;
+  PhaseTimes phase_seconds;         // summed over iterations; update = matrix power
+  double update_seconds = 0, eval_seconds = 0, total_seconds = 0;
+
+  std::string brief_report() const;
+};
+
+enum class Decision { proceed, stop };
+// Called once per iteration with the stats and M_t.
+using IterationCallback = std::function<Decision(const IterationStats&, const MatrixXd& M)>;
+// Fills task-specific measures (circulant deviation, ...) of M_t into the stats.
+using Measure = std::function<void(const MatrixXd& M, IterationStats&)>;
+
+struct RfmProblem {
+  Inputs X_train, X_test;         // (n, d), (n_test, d)
+  MatrixXd Y_train, Y_test;       // (n, c), (n_test, c)
+  bool classification = true;     // accuracy by argmax when true
+};
+
+RfmSummary run_rfm(const RfmOptions& options, const RfmProblem& problem, const MatrixXd& M0,
+                   const std::vector<IterationCallback>& callbacks, const Measure& measure = {});
+
+// Accuracy (argmax match) and mean squared error over all entries.
+double argmax_accuracy(const MatrixXd& pred, const MatrixXd& Y);
+double mean_squared_error(const MatrixXd& pred, const MatrixXd& Y);
+
+// --- Progress measures (REFERENCE.md section 2.2) -------------------------------------------
+
+// D(A) = sum_k Var(S[:, k]) / ||A||_F^2 with S[r, k] = A[r, (r + k) mod q]; reversed = the same
+// after reversing the column order of A (anti-circulant / Hankel structure).
+double circulant_deviation(const MatrixXd& A, bool reversed);
+// The bottom-left p x p block of M for a modular task; for mul and div residue 0 is dropped and
+// residues are reordered by discrete logarithm (residue g^i at position i).
+MatrixXd task_block(const MatrixXd& M, int p, Op op);
+// Cosine similarity of vec(A) and vec(B); with nodiag the diagonals of both are zeroed first.
+double cosine_similarity(const MatrixXd& A, const MatrixXd& B, bool nodiag);
+
+}  // namespace rfm
+
+// --- Run directory files (DESIGN.md "A run directory") --------------------------------------
+
+#include <nlohmann/json.hpp>
+
+namespace rfm {
+
+// metrics.csv: a header and one row per iteration; the columns of DESIGN.md first, then the
+// solver used, whether it fell back, and any extra measures.
+std::string metrics_csv(const std::vector<IterationStats>& rows);
+// summary.json: termination, final metrics, first iterations reaching 0.5 and 0.99, times.
+nlohmann::json summary_json(const RfmSummary& summary);
+// Writes M_final.npy, metrics.csv and summary.json into dir (atomically, each).
+void write_run_results(const std::string& dir, const RfmSummary& summary);
+
+}  // namespace rfm

@@ -1,0 +1,145 @@
+// The `rfm` program end to end: one grokking run through the command line (REFERENCE.md
+// section 2.1 acceptance at p = 61), the run directory it writes, and one-line errors for bad
+// input.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data/data.h"
+
+namespace fs = std::filesystem;
+using namespace rfm;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Result run_rfm_cli(const std::string& args) {
+  const std::string cmd = std::string(RFM_BINARY) + " " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[4096];
+  while (size_t got = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, got);
+  r.status = pclose(pipe);
+  return r;
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("rfm_test_cli_" + std::to_string(getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir.parent_path());
+  return dir;
+}
+
+std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+int column(const std::vector<std::string>& header, const std::string& name) {
+  for (size_t i = 0; i < header.size(); ++i)
+    if (header[i] == name) return static_cast<int>(i);
+  FAIL("metrics.csv has no column " << name);
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("rfm grok: gaussian RFM groks addition mod 61 and writes the run directory") {
+  const fs::path out = temp_dir("grok61");
+  Result r = run_rfm_cli("grok --task add --p 61 --frac 0.5 --kernel gaussian --bandwidth 2.5 "
+                         "--iters 20 --seed 0 --save-every 10 --out " + out.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  for (const char* f : {"config.json", "split.npz", "metrics.csv", "summary.json", "M_final.npy",
+                        "M_0000.npy", "M_0010.npy"})
+    CHECK(fs::exists(out / f));
+  const auto rows = read_csv(out / "metrics.csv");
+  REQUIRE(rows.size() == 21);
+  const auto& h = rows[0];
+  for (const char* name : {"iter", "train_acc", "test_acc", "train_mse", "test_mse", "circ_dev",
+                           "circ_dev_rev", "agop_align", "agop_align_nodiag", "seconds"})
+    column(h, name);
+  const int tr = column(h, "train_acc"), te = column(h, "test_acc"), cd = column(h, "circ_dev");
+  for (int t = 0; t < 20; ++t) {
+    CAPTURE(t);
+    CHECK(std::stod(rows[t + 1][tr]) == 1.0);
+    if (t <= 8) CHECK(std::stod(rows[t + 1][te]) < 0.05);  // no generalisation yet
+  }
+  CHECK(std::stod(rows[20][te]) >= 0.99);  // grokked by iteration 19 (published: 18)
+  CHECK(std::stod(rows[20][cd]) < 0.001);
+  CHECK(std::stod(rows[1][column(h, "agop_align")]) < std::stod(rows[20][column(h, "agop_align")]));
+
+  std::ifstream sj(out / "summary.json");
+  nlohmann::json summary = nlohmann::json::parse(sj);
+  CHECK(summary["termination"] == "completed");
+  CHECK(summary["first_iter_test_acc_0.99"].get<int>() <= 19);
+  CHECK(summary["first_iter_test_acc_0.5"].get<int>() >= 9);
+  const MatrixXd M = npy_load((out / "M_final.npy").string());
+  CHECK(M.rows() == 122);
+  CHECK(M.cols() == 122);
+  const auto train = npz_load_ints((out / "split.npz").string(), "train");
+  const auto test = npz_load_ints((out / "split.npz").string(), "test");
+  CHECK(train.size() == 1860);
+  CHECK(test.size() == 1861);
+  std::ifstream cj(out / "config.json");
+  nlohmann::json config = nlohmann::json::parse(cj);
+  CHECK(config["kernel"] == "gaussian");
+  CHECK(config["p"] == 61);
+  CHECK(config["precision"] == "fp64");
+}
+
+TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
+  const fs::path dir = temp_dir("bad");
+  fs::create_directories(dir);
+  {
+    std::ofstream bad(dir / "bad.npy");
+    bad << "not a numpy file";
+  }
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"grok --task pow", "unknown task 'pow'"},
+      {"grok --p 12", "--p 12 is not prime"},
+      {"grok --frac 1.5", "--frac 1.5 is outside (0, 1]"},
+      {"grok --frac 0", "--frac 0 is outside (0, 1]"},
+      {"grok --kernel cubic", "cubic"},
+      {"grok --iters 0", "--iters 0 must be >= 1"},
+      {"grok --bandwidth -1", "--bandwidth -1 must be > 0"},
+      {"grok --p 5 --init " + (dir / "bad.npy").string(), "not a .npy file"},
+      {"grok --p 5 --out " + dir.string(), "exists"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.args);
+    Result r = run_rfm_cli(c.args);
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.output.find(c.expect) != std::string::npos);
+    CHECK(r.output.find("terminate called") == std::string::npos);
+  }
+}
+
+TEST_CASE("rfm info prints the BLAS in use") {
+  Result r = run_rfm_cli("info");
+  CHECK(r.status == 0);
+  CHECK(r.output.find("OpenBLAS") != std::string::npos);
+}

@@ -1,0 +1,125 @@
+// kernels/: Jacobians against central finite differences, the AGOP against a brute-force sum
+// of J J^T, every fast route against the dense reference.
+#include <doctest/doctest.h>
+
+#include "kernels/kernels.h"
+#include "tests/test_util.h"
+
+using namespace rfm;
+using rfm::test::random_matrix;
+using rfm::test::random_spd;
+using rfm::test::rel_error;
+
+static const KernelType kAllKernels[] = {KernelType::gaussian, KernelType::gaussian_paper,
+                                         KernelType::laplace, KernelType::quadratic};
+
+TEST_CASE("kernel Jacobians match central finite differences") {
+  const int n = 7, d = 4, c = 3, m = 3;
+  const MatrixXd X = random_matrix(n, d, 1), alpha = random_matrix(n, c, 2);
+  const MatrixXd M = random_spd(d, 3), Z = random_matrix(m, d, 4);
+  for (KernelType type : kAllKernels) {
+    Kernel k{type, 1.7};
+    CAPTURE(to_string(type));
+    const std::vector<MatrixXd> J = jacobians_reference(k, X, alpha, M, Z);
+    const double h = 1e-5;  // central differences: O(h^2) truncation, O(eps/h) round-off
+    for (int j = 0; j < m; ++j) {
+      MatrixXd fd(d, c);
+      for (int kk = 0; kk < d; ++kk) {
+        MatrixXd zp = Z.row(j), zm = Z.row(j);
+        zp(0, kk) += h;
+        zm(0, kk) -= h;
+        fd.row(kk) = (predict(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(zp)) -
+                      predict(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(zm))) /
+                     (2 * h);
+      }
+      CAPTURE(j);
+      CHECK(rel_error(J[j], fd) < 1e-7);
+    }
+  }
+}
+
+TEST_CASE("the AGOP reference is the mean of centred J J^T") {
+  const int n = 6, d = 3, c = 2, m = 4;
+  const MatrixXd X = random_matrix(n, d, 5), alpha = random_matrix(n, c, 6);
+  const MatrixXd M = random_spd(d, 7), Z = random_matrix(m, d, 8);
+  Kernel k{KernelType::gaussian, 1.3};
+  std::vector<MatrixXd> J = jacobians_reference(k, X, alpha, M, Z);
+  MatrixXd mean = (J[0] + J[1] + J[2] + J[3]) / 4.0, G = MatrixXd::Zero(d, d);
+  for (auto& Jj : J) G += (Jj - mean) * (Jj - mean).transpose() / 4.0;
+  CHECK(rel_error(agop_reference(k, X, alpha, M, Z, true), G) < 1e-14);
+  MatrixXd G0 = MatrixXd::Zero(d, d);
+  for (auto& Jj : J) G0 += Jj * Jj.transpose() / 4.0;
+  CHECK(rel_error(agop_reference(k, X, alpha, M, Z, false), G0) < 1e-14);
+}
+
+TEST_CASE("blocked BLAS AGOP equals the reference on dense data") {
+  const int n = 11, d = 5, c = 3, m = 9;
+  const MatrixXd X = random_matrix(n, d, 9), alpha = random_matrix(n, c, 10);
+  const MatrixXd M = random_spd(d, 11), Z = random_matrix(m, d, 12);
+  for (KernelType type : kAllKernels)
+    for (bool centering : {true, false})
+      for (int block : {1, 4, 64}) {
+        CAPTURE(to_string(type));
+        CAPTURE(centering);
+        CAPTURE(block);
+        Kernel k{type, 2.1};
+        AgopOptions opt{centering, AgopPath::dense, block};
+        // Tolerance: both sum the same O(n m) terms in fp64 in different orders.
+        CHECK(rel_error(agop(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(Z), opt),
+                        agop_reference(k, X, alpha, M, Z, centering)) < 1e-12);
+      }
+}
+
+TEST_CASE("one-hot AGOP route equals the dense route and the reference") {
+  const Inputs X = rfm::test::some_pairs(7, 2), Z = rfm::test::some_pairs(7, 3);
+  const int d = X.d, c = 7;
+  const MatrixXd alpha = random_matrix(X.n(), c, 13), M = random_spd(d, 14, 0.2);
+  for (KernelType type : kAllKernels)
+    for (bool centering : {true, false}) {
+      CAPTURE(to_string(type));
+      CAPTURE(centering);
+      Kernel k{type, 2.5};
+      const MatrixXd ref = agop_reference(k, X.dense(), alpha, M, Z.dense(), centering);
+      AgopOptions fast{centering, AgopPath::onehot, 5}, dense{centering, AgopPath::dense, 7};
+      CHECK(rel_error(agop(k, X, alpha, M, Z, fast), ref) < 1e-10);
+      CHECK(rel_error(agop(k, X, alpha, M, Z, dense), ref) < 1e-10);
+    }
+}
+
+TEST_CASE("one-hot pair statistics equal the dense ones, self distances exactly 0") {
+  const Inputs X = rfm::test::some_pairs(5, 1);
+  const MatrixXd M = random_spd(X.d, 15);
+  for (KernelType type : {KernelType::gaussian, KernelType::quadratic}) {
+    Kernel k{type, 1.0};
+    MatrixXd S_hot, S_dense;
+    pair_stats(k, X, X, M, S_hot);
+    S_dense.resize(X.n(), X.n());
+    pair_stats_dense(k, X.dense(), X.dense(), M, S_dense);
+    CHECK(rel_error(S_hot, S_dense) < 1e-13);
+    if (k.radial()) {
+      CHECK(S_hot.diagonal().cwiseAbs().maxCoeff() == 0.0);
+      CHECK(S_hot.minCoeff() >= 0.0);
+    }
+  }
+}
+
+TEST_CASE("one-hot detection") {
+  const Inputs X = rfm::test::some_pairs(5, 2);
+  Inputs back = Inputs::detect(X.dense());
+  REQUIRE(back.one_hot());
+  CHECK(back.hot == X.hot);
+  MatrixXd notbinary = X.dense();
+  notbinary(0, 0) = 0.5;
+  CHECK_FALSE(Inputs::detect(notbinary).one_hot());
+}
+
+TEST_CASE("predictions in blocks equal one product") {
+  const MatrixXd X = random_matrix(10, 3, 16), alpha = random_matrix(10, 2, 17);
+  const MatrixXd M = random_spd(3, 18), Z = random_matrix(9, 3, 19);
+  Kernel k{KernelType::laplace, 1.5};
+  MatrixXd S(Z.rows(), X.rows());
+  pair_stats_dense(k, Z, X, M, S);
+  apply_values(k, S);
+  CHECK(rel_error(predict(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(Z), nullptr, 4),
+                  S * alpha) < 1e-14);
+}

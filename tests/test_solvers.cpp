@@ -1,0 +1,92 @@
+// solvers/: manufactured solutions for every precision, fallbacks on indefinite and singular
+// matrices, the matrix power.
+#include <doctest/doctest.h>
+
+#include <limits>
+
+#include "solvers/solvers.h"
+#include "tests/test_util.h"
+
+using namespace rfm;
+using rfm::test::random_matrix;
+using rfm::test::random_spd;
+using rfm::test::rel_error;
+
+TEST_CASE("SPD solve recovers a manufactured solution in every precision") {
+  const int n = 40, c = 3;
+  const MatrixXd A = random_spd(n, 1, 1.0), X = random_matrix(n, c, 2);
+  const double eps64 = std::numeric_limits<double>::epsilon();
+  const double eps32 = std::numeric_limits<float>::epsilon();
+  for (double ridge : {0.0, 0.3}) {
+    const MatrixXd Y = (A + ridge * MatrixXd::Identity(n, n)) * X;
+    // cond(A) is below ~20 here; an error of 100 * cond * eps leaves a wide margin for n = 40.
+    struct Case {
+      Precision p;
+      double tol;
+      const char* method;
+    } cases[] = {{Precision::fp64, 2000 * eps64, "cholesky"},
+                 {Precision::fp32, 2000 * eps32, "cholesky-fp32"},
+                 {Precision::mixed, 2000 * eps64, "cholesky-mixed"}};
+    for (const Case& cs : cases) {
+      CAPTURE(to_string(cs.p));
+      CAPTURE(ridge);
+      auto solver = SpdSolver::create({ridge, cs.p});
+      MatrixXd work = A, alpha;
+      SolveReport rep = solver->solve(work, Y, alpha);
+      CHECK(rep.method == cs.method);
+      CHECK_FALSE(rep.fallback);
+      CHECK(rel_error(alpha, X) < cs.tol);
+      CHECK(relative_residual(A, ridge, alpha, Y) < cs.tol);
+      if (cs.p == Precision::mixed) CHECK(rep.refine_steps >= 1);
+    }
+  }
+}
+
+TEST_CASE("a failed Cholesky falls back to LU and says so") {
+  const int n = 6;
+  MatrixXd A = random_matrix(n, n, 3);
+  A = (A + A.transpose()).eval();  // symmetric, indefinite
+  const MatrixXd X = random_matrix(n, 2, 4), Y = A * X;
+  for (Precision p : {Precision::fp64, Precision::mixed}) {
+    CAPTURE(to_string(p));
+    MatrixXd work = A, alpha;
+    SolveReport rep = SpdSolver::create({0.0, p})->solve(work, Y, alpha);
+    CHECK(rep.fallback);
+    CHECK(rep.method == "lu");
+    CHECK(rep.message.find("not positive definite") != std::string::npos);
+    CHECK(rel_error(alpha, X) < 1e-10);
+  }
+}
+
+TEST_CASE("a singular system is solved in the least-squares sense by eigendecomposition") {
+  // Rank one: A = v v^T, Y in the range of A.
+  VectorXd v(4);
+  v << 1, 2, 0, -1;
+  const MatrixXd A = v * v.transpose();
+  const MatrixXd Y = A * VectorXd::Ones(4);
+  MatrixXd work = A, alpha;
+  SolveReport rep = SpdSolver::create({0.0, Precision::fp64})->solve(work, Y, alpha);
+  CHECK(rep.fallback);
+  CHECK(rep.method == "eigen");
+  CHECK(relative_residual(A, 0.0, alpha, Y) < 1e-12);
+  // The minimum-norm solution lies in span(v).
+  CHECK(rel_error(alpha, v * (v.dot(VectorXd::Ones(4)) / v.squaredNorm())) < 1e-12);
+}
+
+TEST_CASE("sym_power: square root of an SPD matrix, negative eigenvalues clamped") {
+  const MatrixXd G = random_spd(7, 5);
+  const MatrixXd R = sym_power(G, 0.5);
+  CHECK(rel_error(R * R, G) < 1e-13);
+  CHECK(rel_error(R, R.transpose()) == 0.0);
+  MatrixXd D = MatrixXd::Zero(3, 3);
+  D.diagonal() << 4, -1, 9;
+  MatrixXd expect = MatrixXd::Zero(3, 3);
+  expect.diagonal() << 2, 0, 3;
+  CHECK(rel_error(sym_power(D, 0.5), expect) < 1e-15);
+}
+
+TEST_CASE("option names round-trip and bad names are errors") {
+  CHECK(precision_from_string("mixed") == Precision::mixed);
+  CHECK_THROWS_AS(precision_from_string("fp16"), InputError);
+  CHECK_THROWS_AS(SpdSolver::create({-1.0, Precision::fp64}), InputError);
+}
