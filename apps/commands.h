@@ -1,5 +1,6 @@
 // The `rfm` subcommands: each file in apps/ defines setup_<cmd>(CLI::App&), which binds the
-// flags to an options struct and registers run_<cmd> as the callback (STYLE.md rule 14).
+// flags to an options struct and registers run_<cmd> as the callback (STYLE.md rule 14), and
+// registers it with RFM_COMMAND(<cmd>, setup_<cmd>) so that main() needs no list of files.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,8 +9,12 @@
 
 namespace rfm {
 
-void setup_grok(CLI::App& app);
-void setup_info(CLI::App& app);
+using SetupFn = void (*)(CLI::App&);
+// Adds a subcommand's setup function to the registry; main() calls them in DESIGN.md's order.
+int register_command(const char* name, SetupFn setup);
+void setup_all_commands(CLI::App& app);
+#define RFM_COMMAND(name, setup) \
+  static const int rfm_command_##name = ::rfm::register_command(#name, setup)
 
 // Adds an option whose value is one of the names of an enum (one to/from-string table).
 template <typename E>

@@ -152,7 +152,7 @@ void run_grok(GrokOptions o) {
 
 }  // namespace
 
-void setup_grok(CLI::App& app) {
+static void setup_grok(CLI::App& app) {
   auto o = std::make_shared<GrokOptions>();
   CLI::App* sub = app.add_subcommand(
       "grok", "RFM on a modular arithmetic task: live table of iterations, run directory");
@@ -201,5 +201,7 @@ void setup_grok(CLI::App& app) {
   sub->add_flag("--quiet", o->quiet, "No live table");
   sub->callback([o] { run_grok(*o); });
 }
+
+RFM_COMMAND(grok, setup_grok);
 
 }  // namespace rfm

@@ -1,6 +1,8 @@
 // `rfm info`: version, the BLAS in use and its threads, the backends compiled in.
 #include <cstdio>
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "apps/commands.h"
 #include "rfm/rfm.h"
@@ -20,9 +22,36 @@ static void run_info() {
   std::fputs(out.c_str(), stdout);
 }
 
-void setup_info(CLI::App& app) {
+namespace {
+std::vector<std::pair<std::string, SetupFn>>& registry() {
+  static std::vector<std::pair<std::string, SetupFn>> commands;
+  return commands;
+}
+}  // namespace
+
+int register_command(const char* name, SetupFn setup) {
+  registry().emplace_back(name, setup);
+  return 0;
+}
+
+void setup_all_commands(CLI::App& app) {
+  static const char* const kOrder[] = {"grok",    "fit",   "predict", "train", "inspect",
+                                       "compare", "sweep", "report",  "bench", "info"};
+  auto rank = [](const std::string& name) {
+    for (size_t i = 0; i < std::size(kOrder); ++i)
+      if (name == kOrder[i]) return i;
+    return std::size(kOrder);
+  };
+  auto commands = registry();
+  std::stable_sort(commands.begin(), commands.end(),
+                   [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+  for (const auto& [name, setup] : commands) setup(app);
+}
+
+static void setup_info(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("info", "Version, BLAS in use and its threads, CUDA devices");
   sub->callback([] { run_info(); });
 }
+RFM_COMMAND(info, setup_info);
 
 }  // namespace rfm

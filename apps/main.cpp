@@ -25,8 +25,7 @@ int main(int argc, char** argv) {
                "Run `rfm SUBCOMMAND --help` for the options of each subcommand."};
   app.require_subcommand(1);
   app.set_version_flag("--version", RFM_VERSION);
-  rfm::setup_grok(app);
-  rfm::setup_info(app);
+  rfm::setup_all_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
