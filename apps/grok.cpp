@@ -74,6 +74,7 @@ nlohmann::json config_json(const GrokOptions& o, const Dataset& ds, const Split&
           {"precision", to_string(r.solve.precision)},
           {"agop_path", to_string(r.agop.path)},
           {"agop_block", r.agop.block},
+          {"agop_samples", r.agop_samples},
           {"backend", to_string(r.backend)},
           {"blas", blas_description()},
           {"threads", blas_threads()},
@@ -187,8 +188,12 @@ static void setup_grok(CLI::App& app) {
                   "Solve precision: fp64, fp32, or mixed (fp32 factor refined to fp64)");
   add_enum_option(*sub, "--agop-path", o->rfm.agop.path,
                   {{"auto", AgopPath::automatic}, {"dense", AgopPath::dense},
-                   {"onehot", AgopPath::onehot}},
-                  "Jacobian route: onehot exploits one-hot inputs, dense is the reference");
+                   {"onehot", AgopPath::onehot}, {"hadamard", AgopPath::hadamard}},
+                  "AGOP route: onehot exploits one-hot inputs, dense is the reference, hadamard "
+                  "rewrites it through W W^T");
+  sub->add_option("--agop-samples", o->rfm.agop_samples,
+                  "AGOP over a random subset of this many training points (0: all)")
+      ->capture_default_str();
   sub->add_option("--agop-block", o->rfm.agop.block, "AGOP points per block (bounds memory)")
       ->capture_default_str();
   sub->add_option("--init", o->init, "Initial feature matrix M_0 (.npy, d x d); default I");

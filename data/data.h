@@ -76,6 +76,8 @@ struct Split {
 // gives the same split on every platform); the first floor(frac * N) are training.
 // Throws InputError if frac is outside (0, 1] or either side would be empty when frac < 1.
 Split random_split(int N, double frac, uint64_t seed);
+// k distinct indices of 0..N-1 drawn with the same seeded shuffle, sorted ascending.
+std::vector<int> random_subset(int N, int k, uint64_t seed);
 
 // --- Number theory for Z_p ------------------------------------------------------------------
 
@@ -118,5 +120,71 @@ void npz_save(const std::string& path,
               const std::vector<std::pair<std::string, std::string>>& members);
 // Reads a 1-D integer member of an .npz (e.g. "train" of split.npz).
 std::vector<int64_t> npz_load_ints(const std::string& path, const std::string& member);
+
+// --- Groups, invariance groups and symmetric splits (REFERENCE.md 1, 1.1 and 3) -------------
+//
+// Abelian product tasks: G = Z_n1 x ... x Z_nk, an element is the mixed-radix index of its
+// digits (last factor fastest), and the task is (a, b) -> a + b in G with x = e_a (+) e_b.
+// The invariance group Dih(A) of a task acts on input pairs (u, v) (the slot symbols: for div
+// u = a*b) and, because each slot maps independently, on the 2q input coordinates: the
+// permutation matrix R_g of g is never built, only its coordinate map (R_g e_i = e_image(i)).
+
+struct AbelianGroup {
+  std::vector<int> factors;  // n1, ..., nk, each >= 2
+  int order() const;
+  std::vector<int> digits(int x) const;          // mixed radix, last factor fastest
+  int index(const std::vector<int>& digits) const;
+  int add(int x, int y) const;
+  int neg(int x) const;
+  std::string name() const;  // "3x7"
+};
+// "3x7" or "3,7" -> {3, 7}. Throws InputError naming the text for anything else.
+AbelianGroup parse_abelian_group(const std::string& spec);
+// All |G|^2 ordered pairs; task "group", p = c = |G| (symbols per slot), labels a + b.
+Dataset make_group_task(const AbelianGroup& G);
+
+// Dih(A) of a task as index maps. Elements e = 0..n-1 are the rotations r^k, e = n..2n-1 the
+// reflections sr^k, with k = param[e mod n]: the group index for add, sub and group tasks
+// (identity k = 0), the residue 1..p-1 for mul and div (identity k = 1).
+struct DihedralGroup {
+  std::string task;          // "add", "sub", "mul", "div" or "group"
+  int q = 0;                 // symbols per slot: inputs have d = 2q coordinates
+  int n = 0;                 // |A|: rotations, and as many reflections
+  int identity_param = 0;    // k of the identity (0 additive, 1 multiplicative)
+  std::vector<int> param;    // (n) k of r^k = element e and of sr^k = element n + e
+  IndexMatrix image;         // (2q, 2n): image(i, e) = coordinate of R_e e_i, -1 if undefined
+  std::vector<int> coords;   // (2n) the coordinates where all R_g are permutations (mul and
+                             // div leave out residue 0), slot 0 first: the analysed subspace
+  AbelianGroup abelian;      // the product structure for group tasks (empty otherwise)
+
+  int elements() const { return 2 * n; }
+  bool is_reflection(int e) const { return e >= n; }
+  std::string name(int e) const;            // "r^3", "sr^16", "s" for the identity reflection
+  int find(const std::string& name) const;  // element by name ("r^0", "s", "sr^3"); throws
+  int reflection(int k) const;              // element of sr^k; throws naming k
+  // Image of the input pair (u, v) under e; {-1, -1} where g is undefined (div with u = 0).
+  std::pair<int, int> apply(int e, int u, int v) const;
+  int compose(int g, int h) const;          // the element g h (apply h first)
+};
+// Dih(A) for a modular task (add, sub, mul, div) mod p, table of REFERENCE.md 1.1.
+DihedralGroup dihedral_group(Op op, int p);
+// Dih(G) for an abelian product task: r^k(a, b) = (a + k, b - k), sr^k(a, b) = (b - k, a + k).
+DihedralGroup dihedral_group(const AbelianGroup& G);
+// The group of a data set made by make_modular_task or make_group_task.
+DihedralGroup dihedral_group_of(const Dataset& ds, const AbelianGroup* G = nullptr);
+
+// pair_lookup[u * q + v] = index of the example with input pair (u, v), -1 if none.
+std::vector<int> pair_lookup(const Dataset& ds, int q);
+// Degenerate split: test = the union of the fixed points of sr^k for k in reflections, train
+// = all other pairs (REFERENCE.md 1.1). Throws InputError for an unknown k or an empty side.
+Split degenerate_split(const Dataset& ds, const DihedralGroup& G,
+                       const std::vector<int>& reflections);
+// Point-moving operations (REFERENCE.md 1.1), each seeded and reproducible; the split stays
+// sorted. Throws InputError when the side has fewer points (or pairs) than count.
+void move_train_to_test(Split& s, int count, uint64_t seed);
+void move_test_to_train(Split& s, int count, uint64_t seed);
+// Moves count pairs {x, g x} (g = element, x != g x, both in train) from train to test.
+void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int element,
+                        int count, uint64_t seed);
 
 }  // namespace rfm

@@ -119,8 +119,8 @@ MatrixXd one_hot_labels(const std::vector<int>& labels, const std::vector<int>& 
 
 // --- Splits ---------------------------------------------------------------------------------
 
-Split random_split(int N, double frac, uint64_t seed) {
-  RFM_CHECK(frac > 0.0 && frac <= 1.0, "--frac %g is outside (0, 1]", frac);
+// A seeded permutation of 0..N-1.
+static std::vector<int> seeded_permutation(int N, uint64_t seed) {
   std::vector<int> perm(N);
   for (int i = 0; i < N; ++i) perm[i] = i;
   // Fisher-Yates with our own index draw: std::shuffle and uniform_int_distribution are
@@ -131,6 +131,20 @@ Split random_split(int N, double frac, uint64_t seed) {
     do r = gen(); while (r >= limit);
     std::swap(perm[i], perm[r % bound]);
   }
+  return perm;
+}
+
+std::vector<int> random_subset(int N, int k, uint64_t seed) {
+  RFM_CHECK(k >= 1 && k <= N, "cannot draw %d of %d points", k, N);
+  std::vector<int> perm = seeded_permutation(N, seed);
+  perm.resize(k);
+  std::sort(perm.begin(), perm.end());
+  return perm;
+}
+
+Split random_split(int N, double frac, uint64_t seed) {
+  RFM_CHECK(frac > 0.0 && frac <= 1.0, "--frac %g is outside (0, 1]", frac);
+  const std::vector<int> perm = seeded_permutation(N, seed);
   const int n_train = static_cast<int>(std::floor(frac * N + 1e-9));
   RFM_CHECK(n_train >= 1, "--frac %g leaves no training points out of %d", frac, N);
   RFM_CHECK(frac == 1.0 || n_train < N, "--frac %g leaves no test points out of %d", frac, N);

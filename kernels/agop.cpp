@@ -23,14 +23,16 @@ const char* to_string(AgopPath p) {
     case AgopPath::automatic: return "auto";
     case AgopPath::dense: return "dense";
     case AgopPath::onehot: return "onehot";
+    case AgopPath::hadamard: return "hadamard";
   }
   return "?";
 }
 
 AgopPath agop_path_from_string(const std::string& name) {
-  for (AgopPath p : {AgopPath::automatic, AgopPath::dense, AgopPath::onehot})
+  for (AgopPath p : {AgopPath::automatic, AgopPath::dense, AgopPath::onehot, AgopPath::hadamard})
     if (name == to_string(p)) return p;
-  RFM_CHECK(false, "unknown AGOP path '%s' (known: auto, dense, onehot)", name.c_str());
+  RFM_CHECK(false, "unknown AGOP path '%s' (known: auto, dense, onehot, hadamard)",
+            name.c_str());
   return AgopPath::automatic;
 }
 
@@ -130,7 +132,59 @@ struct AgopSums {
   MatrixXd G, D;  // sum of Hs^T Hs (d, d, upper triangle), sum of H_j - C (d, c)
 };
 
+// The Hadamard route for dense inputs (file comment of kernels.h for the notation):
+//   sum_j H_j H_j^T = X^T [(alpha alpha^T) o (W W^T)] X
+//                     - r (X^T Q Z + (X^T Q Z)^T) + r Z^T diag(|v_j|^2) Z,
+//   Q = W o (alpha V^T), V = W^T alpha,
+// then centering subtracts m Hbar Hbar^T, Hbar = (X^T (alpha o W 1) - r Z^T V) / m.
+// Costs n^2 m (the SYRK W W^T) + 2 n^2 d + 4 n m c + 2 n m d instead of 2 n m c d.
+MatrixXd agop_inner_hadamard(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
+                             const MatrixXd& M, const MatrixXd& Z, bool centering,
+                             const MatrixXd* weights) {
+  const int n = static_cast<int>(X.rows()), m = static_cast<int>(Z.rows());
+  MatrixXd Wlocal;
+  if (!weights) {
+    Wlocal.resize(n, m);
+    pair_stats_dense(k, X, Z, M, Wlocal);
+    apply_weights(k, Wlocal);
+  }
+  const MatrixXd& W = weights ? *weights : Wlocal;  // (n, m)
+  MatrixXd P = MatrixXd::Zero(n, n);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, m, 1.0, W.data(), n, 0.0, P.data(), n);
+  MatrixXd A = MatrixXd::Zero(n, n);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, static_cast<int>(alpha.cols()), 1.0,
+              alpha.data(), n, 0.0, A.data(), n);
+  for (int j = 0; j < n; ++j) P.col(j).head(j + 1).array() *= A.col(j).head(j + 1).array();
+  A.resize(0, 0);
+  P.triangularView<Eigen::StrictlyLower>() = P.transpose();
+  MatrixXd G = X.transpose() * (P * X);  // (d, d)
+  P.resize(0, 0);
+  const MatrixXd V = W.transpose() * alpha;  // (m, c)
+  if (k.radial()) {
+    const MatrixXd Q = W.cwiseProduct(alpha * V.transpose());  // (n, m)
+    const MatrixXd C1 = X.transpose() * (Q * Z);
+    G -= C1 + C1.transpose();
+    G += Z.transpose() * V.rowwise().squaredNorm().asDiagonal() * Z;
+  }
+  if (centering) {
+    MatrixXd Hbar = X.transpose() * (W.rowwise().sum().asDiagonal() * alpha);  // (d, c)
+    if (k.radial()) Hbar -= Z.transpose() * V;
+    Hbar /= double(m);
+    G -= double(m) * Hbar * Hbar.transpose();
+  }
+  return 0.5 * (G + G.transpose()) / double(m);
+}
+
 }  // namespace
+
+AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, double c,
+                          double d) {
+  if (requested != AgopPath::automatic) return requested;
+  if (one_hot) return AgopPath::onehot;
+  const double direct = 2 * n * m * c * d + m * c * d * d;
+  const double hadamard = n * n * m + 2 * n * n * d + n * n * c;
+  return hadamard < direct ? AgopPath::hadamard : AgopPath::dense;
+}
 
 // The blocked AGOP (file comment). Blocks run in parallel, one per OpenMP thread with
 // single-threaded BLAS inside: the d x d SYRK of one block does not thread well in OpenBLAS
@@ -148,7 +202,11 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   RFM_ASSERT(!weights || (weights->rows() == n && weights->cols() == m));
   RFM_CHECK(opt.path != AgopPath::onehot || X.one_hot(),
             "--agop-path onehot needs one-hot training inputs");
-  const bool onehot = opt.path != AgopPath::dense && X.one_hot();
+  const AgopPath path = choose_agop_path(opt.path, X.one_hot(), n, m, c, d);
+  if (path == AgopPath::hadamard)
+    return agop_inner_hadamard(k, X.one_hot() ? X.dense() : X.X, alpha, M,
+                               Z.one_hot() ? Z.dense() : Z.X, opt.centering, weights);
+  const bool onehot = path == AgopPath::onehot;
   const MatrixXd Xd = onehot || !X.one_hot() ? MatrixXd() : X.dense();
   const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
   std::unique_ptr<HotGroups> groups = onehot ? std::make_unique<HotGroups>(X, alpha) : nullptr;

@@ -88,15 +88,18 @@ void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, c
 void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S);
 void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S);
 
-// Which route computes the Jacobian sums sum_i w_ij alpha_i x_i^T (REFERENCE.md section 4).
-enum class AgopPath { automatic, dense, onehot };
+// Which route computes the AGOP (REFERENCE.md section 4): per-point Jacobian sums on dense
+// inputs (dense, 2 n m c d flops), on one-hot inputs (onehot, 2 n m c per slot), or the
+// Hadamard rewrite sum_j B_j B_j^T = X^T [(alpha alpha^T) o (W W^T)] X (hadamard, n^2 m).
+// automatic takes onehot for one-hot inputs, else the cheaper of dense and hadamard.
+enum class AgopPath { automatic, dense, onehot, hadamard };
 const char* to_string(AgopPath p);
 AgopPath agop_path_from_string(const std::string& name);
 
 struct AgopOptions {
   /// Subtract the mean Jacobian before the outer products (the reference code does).
   bool centering = true;
-  /// Route for the Jacobian sums; automatic takes onehot when the inputs are one-hot.
+  /// Route for the AGOP; automatic picks by input form and flop count.
   AgopPath path = AgopPath::automatic;
   /// AGOP points per block: bounds scratch memory to about block * c * d doubles.
   int block = 256;
@@ -113,6 +116,10 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
 MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
               const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights = nullptr,
               KernelWorkspace* ws = nullptr);
+
+// The route automatic resolves to for these sizes (n training points, m AGOP points).
+AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, double c,
+                          double d);
 
 // Naive oracles (STYLE.md rule 10): per-point loops over the gradient formulas.
 // Jacobians at each z_j: (d, c) each.

@@ -32,6 +32,7 @@ void RfmOptions::validate() const {
   RFM_CHECK(std::isfinite(solve.ridge) && solve.ridge >= 0, "--ridge %g must be >= 0",
             solve.ridge);
   RFM_CHECK(agop.block >= 1, "--agop-block %d must be >= 1", agop.block);
+  RFM_CHECK(agop_samples >= 0, "--agop-samples %d must be >= 0", agop_samples);
 }
 
 double argmax_accuracy(const MatrixXd& pred, const MatrixXd& Y) {
@@ -109,6 +110,10 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const MatrixXd& M0
   RfmSummary sum;
   sum.termination = Termination::completed;
   sum.message = "completed all iterations";
+  const int n = pb.X_train.n();
+  const Inputs agop_points = o.agop_samples > 0 && o.agop_samples < n
+                                 ? pb.X_train.rows(random_subset(n, o.agop_samples, o.agop_seed))
+                                 : pb.X_train;
   std::vector<MatrixXd> history;  // M_t, for the alignment with M_final
   MatrixXd M = M0;
   for (int t = 0; t < o.iters; ++t) {
@@ -128,7 +133,7 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const MatrixXd& M0
     }
     record_metrics(*km, pb, st, sum);
     if (measure) measure(M, st);
-    const MatrixXd G = km->agop(pb.X_train);
+    const MatrixXd G = km->agop(agop_points);
     const auto t1 = Clock::now();
     MatrixXd next = G.allFinite() ? update_from_agop(o, G) : MatrixXd();
     sum.update_seconds += since(t1);

@@ -38,6 +38,10 @@ struct RfmOptions {
   /// Solve and AGOP settings: ridge, precision, centering, AGOP route and block size.
   SolveOptions solve;
   AgopOptions agop;
+  /// AGOP over a random subset of this many training points (0: all of them).
+  int agop_samples = 0;
+  /// Seed of that subset.
+  uint64_t agop_seed = 0;
   /// Backend of the heavy steps.
   Backend backend = Backend::cpu;
 
