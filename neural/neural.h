@@ -1,0 +1,257 @@
+// neural/: the companion neural trainers (REFERENCE.md section 5): the quadratic MLP of
+// Mallinar et al. App. D, f(x) = W2 (W1 x)^2, a one-layer transformer in the configuration of
+// Nanda et al. 2023, AdamW, training loops, and the networks' feature matrices (NFM, AGOP).
+//
+// Style (STYLE.md section 1, after karpathy/llm.c): every layer is a *_forward / *_backward
+// pair written side by side; signatures put outputs first, then inputs, then sizes; backward
+// functions ACCUMULATE (+=) into their gradient outputs, so callers zero the gradients first.
+// Each model is a Config struct, Parameters / Activations structs of raw pointers into one
+// block each, and lifecycle functions *_init, *_forward, *_zero_grad, *_backward, *_update.
+//
+// Sizes: B batch, T tokens per sequence, C channels (d_model), V vocabulary or output classes,
+// NH attention heads, HS = C / NH head size, F the MLP hidden width (d_mlp), D the MLP input
+// dimension (2p for one-hot pairs), H the quadratic MLP's width.
+//
+// Layout: llm.c's row-major (B, T, C) with C fastest. Seen by Eigen, whose matrices are
+// column-major like the rest of the engine, a batch of B*T vectors of size C is a (C, B*T)
+// matrix whose column b*T + t is one position's vector. Weights have PyTorch's
+// nn.Linear.weight shape (out, in) but are stored column-major as Eigen matrices; a weight
+// "(O, I)" below is an Eigen (O, I) matrix, so y = W x is a plain GEMM (through BLAS: the
+// build defines EIGEN_USE_BLAS). Embedding tables are (C, V): column v is token v's vector.
+//
+// Precision: the layer and model functions are templates instantiated for float (training)
+// and double (gradient checks); feature-matrix measures are always computed in double.
+// Memory: each model owns its parameter, gradient, optimiser-state and activation blocks
+// (std::vector); the caller owns every input it passes in (the functions keep no pointer).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "rfm/rfm.h"
+
+namespace rfm {
+
+template <typename T>
+using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+// --- Layers: forward / backward pairs (neural/layers.cpp) -----------------------------------
+
+// out = W x. out (O, N), W (O, I), x (I, N).
+template <typename T>
+void linear_forward(T* out, const T* x, const T* W, int N, int I, int O);
+// dW += dout x^T, dx += W^T dout (dx may be null). dout (O, N).
+template <typename T>
+void linear_backward(T* dx, T* dW, const T* dout, const T* x, const T* W, int N, int I, int O);
+
+// out = h * h elementwise, n entries.
+template <typename T>
+void square_forward(T* out, const T* h, int n);
+// dh += 2 h dout.
+template <typename T>
+void square_backward(T* dh, const T* dout, const T* h, int n);
+
+// out = max(h, 0) elementwise.
+template <typename T>
+void relu_forward(T* out, const T* h, int n);
+// dh += dout where h > 0.
+template <typename T>
+void relu_backward(T* dh, const T* dout, const T* h, int n);
+
+// MSE against one-hot targets, mean over all V*N entries (PyTorch nn.MSELoss, reduction
+// "mean"). out (V, N), targets N class ids. Returns the loss.
+template <typename T>
+T mse_forward(const T* out, const int* targets, int N, int V);
+// dout += 2 (out - onehot) / (V N).
+template <typename T>
+void mse_backward(T* dout, const T* out, const int* targets, int N, int V);
+
+// Softmax cross-entropy, mean over N columns (PyTorch nn.CrossEntropyLoss). probs (V, N) is
+// written (it is what the backward needs). logits (V, N). Returns the loss.
+template <typename T>
+T crossentropy_forward(T* probs, const T* logits, const int* targets, int N, int V);
+// dlogits += (probs - onehot) / N.
+template <typename T>
+void crossentropy_backward(T* dlogits, const T* probs, const int* targets, int N, int V);
+
+// --- AdamW (neural/adamw.cpp) ----------------------------------------------------------------
+
+struct AdamWConfig {
+  /// Learning rate gamma (REFERENCE.md section 5: 1e-3).
+  double lr = 1e-3;
+  /// Decoupled weight decay lambda (1.0 in both published baselines).
+  double weight_decay = 1.0;
+  /// Moment decay rates (PyTorch defaults 0.9, 0.999; Nanda et al. use 0.98 for beta2).
+  double beta1 = 0.9, beta2 = 0.999;
+  /// Added to sqrt(v_hat) (PyTorch default).
+  double eps = 1e-8;
+};
+
+// One AdamW step on n parameters, exactly as torch.optim.AdamW documents it
+// (https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html, amsgrad off):
+//   theta <- theta - lr * lambda * theta
+//   m <- beta1 m + (1 - beta1) g;   v <- beta2 v + (1 - beta2) g^2
+//   theta <- theta - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+// t is the 1-based step count; lr is passed separately so that a schedule can scale it.
+template <typename T>
+void adamw_update(T* params, const T* grads, T* m, T* v, size_t n, const AdamWConfig& cfg,
+                  int t, double lr);
+
+// --- The quadratic MLP f(x) = W2 (W1 x)^2 (Mallinar et al. App. D; neural/mlp.cpp) ----------
+
+enum class Loss { mse, cross_entropy };
+const char* to_string(Loss l);
+
+struct MlpConfig {
+  int D = 122;   // input dimension (2p)
+  int H = 1024;  // width
+  int V = 61;    // outputs (p)
+  Loss loss = Loss::mse;
+};
+
+template <typename T>
+struct MlpParameters {
+  T* W1;  // (H, D)
+  T* W2;  // (V, H)
+};
+
+template <typename T>
+struct MlpActivations {
+  T* h;      // (H, B) pre-activation W1 x
+  T* a;      // (H, B) h^2
+  T* out;    // (V, B) W2 a
+  T* probs;  // (V, B) softmax(out), cross-entropy only
+  T* dout;   // (V, B)
+  T* da;     // (H, B)
+  T* dh;     // (H, B)
+};
+
+template <typename T>
+struct Mlp {
+  MlpConfig config;
+  std::vector<T> param_memory, grad_memory, m_memory, v_memory;
+  MlpParameters<T> params{}, grads{};
+  std::vector<T> act_memory;
+  MlpActivations<T> acts{};
+  int max_B = 0;  // activations are sized for batches up to this
+  int B = 0;      // batch of the last forward
+  int step = 0;   // AdamW steps taken
+
+  Mlp() = default;
+  Mlp(const Mlp&) = delete;
+  Mlp& operator=(const Mlp&) = delete;
+  size_t num_parameters() const { return param_memory.size(); }
+};
+
+// Allocates and initialises as PyTorch's nn.Linear does (bias=False): W ~ U(-1/sqrt(in),
+// 1/sqrt(in)), drawn from std::mt19937_64(seed). init_scale multiplies both.
+template <typename T>
+void mlp_init(Mlp<T>& model, const MlpConfig& config, int max_B, uint64_t seed,
+              double init_scale = 1.0);
+// x (D, B) dense inputs, targets B class ids (may be null: no loss, returns NaN). B <= max_B.
+template <typename T>
+T mlp_forward(Mlp<T>& model, const T* x, const int* targets, int B);
+template <typename T>
+void mlp_zero_grad(Mlp<T>& model);
+// Gradients of the last forward's loss (which must have had targets).
+template <typename T>
+void mlp_backward(Mlp<T>& model, const T* x, const int* targets);
+template <typename T>
+void mlp_update(Mlp<T>& model, const AdamWConfig& cfg, double lr);
+
+// --- Feature matrices of the MLP (REFERENCE.md section 5) -----------------------------------
+
+// NFM = W1^T W1 (D, D). W1 (H, D).
+MatrixXd mlp_nfm(const MatrixXd& W1);
+// AGOP of the network's input-output Jacobian J(x) = W2 diag(2 W1 x) W1 (V, D) over the
+// columns of X (D, n): G = (1/n) sum_x J~(x)^T J~(x), J~ = J - mean J when centering. Computed
+// through the Hadamard rewrite sum_x J^T J = W1^T [(W2^T W2) o (4 Hh Hh^T)] W1, Hh = W1 X.
+MatrixXd mlp_agop(const MatrixXd& W1, const MatrixXd& W2, const MatrixXd& X, bool centering);
+// The naive oracle: one Jacobian per point (STYLE.md rule 10).
+MatrixXd mlp_agop_reference(const MatrixXd& W1, const MatrixXd& W2, const MatrixXd& X,
+                            bool centering);
+
+// Pearson correlation of vec(A) and vec(B); with nodiag the diagonal entries are left out.
+double pearson_correlation(const MatrixXd& A, const MatrixXd& B, bool nodiag);
+
+// --- Training (neural/train.cpp) ------------------------------------------------------------
+
+enum class Model { mlp, transformer };
+const char* to_string(Model m);
+
+struct TrainOptions {
+  /// Which network.
+  Model model = Model::mlp;
+  /// Epochs (passes over the training set; full batch: steps).
+  int epochs = 50;
+  /// Mini-batch size (0: full batch). MLP default 32 (REFERENCE.md section 5).
+  int batch = 32;
+  /// Optimiser.
+  AdamWConfig adamw;
+  /// Linear learning-rate warm-up over this many steps (Nanda et al.: 10).
+  int warmup_steps = 0;
+  /// Seed of initialisation and batch order.
+  uint64_t seed = 0;
+  /// Training arithmetic: true fp64, false fp32.
+  bool fp64 = false;
+  /// Record metrics every this many epochs (and at the last one).
+  int log_every = 1;
+  /// MLP: configuration (D and V are set from the task), weight initialisation scale, and
+  /// whether the AGOP subtracts the mean Jacobian (off: the Neural Feature Ansatz's AGOP).
+  MlpConfig mlp;
+  double init_scale = 1.0;
+  bool agop_centering = false;
+
+  void validate() const;  // throws InputError naming the field, its value and the rule
+};
+
+// One row of metrics.csv: a logged epoch. Numbers not computed are NaN.
+struct EpochStats {
+  int epoch = 0;
+  double train_acc = kNaN, test_acc = kNaN, train_loss = kNaN, test_loss = kNaN;
+  double weight_norm = kNaN;
+  std::vector<std::pair<std::string, double>> measures;  // model-specific, named
+  double seconds = kNaN;  // wall time since the previous logged epoch
+};
+
+struct TrainSummary {
+  Termination termination = Termination::completed;
+  std::string message = "training was not run";
+  std::vector<EpochStats> epochs;
+  int first_epoch_test_050 = -1, first_epoch_test_099 = -1;
+  int steps = 0;
+  double total_seconds = 0, train_seconds = 0, eval_seconds = 0;
+  std::string precision_used;
+  // Final feature matrices (MLP): NFM = W1^T W1 and the AGOP over the training inputs.
+  MatrixXd nfm, agop;
+
+  std::string brief_report() const;
+};
+
+// A classification problem on one-hot (or dense) inputs.
+struct NeuralProblem {
+  Inputs X_train, X_test;
+  std::vector<int> y_train, y_test;
+  int c = 0;      // classes
+  int p = 0;      // modulus, for task measures (0: none)
+  Op op = Op::add;
+};
+
+using EpochCallback = std::function<Decision(const EpochStats&)>;
+
+TrainSummary train_network(const TrainOptions& options, const NeuralProblem& problem,
+                           const std::vector<EpochCallback>& callbacks);
+// The transformer's loop (neural/transformer.cpp); train_network dispatches to it.
+TrainSummary train_transformer(const TrainOptions& options, const NeuralProblem& problem,
+                               const std::vector<EpochCallback>& callbacks);
+
+// metrics.csv and summary.json of a neural run; write_train_results also writes
+// NFM_final.npy and AGOP_final.npy when the summary has them.
+std::string epochs_csv(const std::vector<EpochStats>& rows);
+nlohmann::json train_summary_json(const TrainSummary& s);
+void write_train_results(const std::string& dir, const TrainSummary& s);
+
+}  // namespace rfm

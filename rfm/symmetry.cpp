@@ -1,0 +1,303 @@
+// Symmetry analysis of feature matrices (rfm.h): block decomposition, circulant deviation and
+// Fourier spectrum per block over the task's group, the coefficients of M in the group algebra
+// of Dih(A), distances to that algebra and to a commutant, feature norms and the orbit test.
+// REFERENCE.md sections 2.2 and 3 (Mallinar et al. 2407.20199 §3; Bernal, Mallinar, Belkin
+// 2604.00316). Every R_g is an index map (DihedralGroup::image); none is built densely.
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <numeric>
+#include <set>
+
+#include "rfm/rfm.h"
+
+namespace rfm {
+
+// --- Blocks ---------------------------------------------------------------------------------
+
+BlockLayout block_layout(const DihedralGroup& G) {
+  BlockLayout L;
+  L.q = G.q;
+  if (G.task == "mul" || G.task == "div") {
+    L.symbols = discrete_log_order(G.q);
+    L.group.factors = {G.q - 1};
+  } else {
+    L.symbols.resize(G.q);
+    std::iota(L.symbols.begin(), L.symbols.end(), 0);
+    L.group = G.task == "group" ? G.abelian : AbelianGroup{{G.q}};
+  }
+  return L;
+}
+
+MatrixXd slot_block(const MatrixXd& M, const BlockLayout& L, int row_slot, int col_slot) {
+  RFM_CHECK(M.rows() == 2 * L.q && M.cols() == 2 * L.q,
+            "feature matrix is %dx%d, expected %dx%d for %d symbols per slot", int(M.rows()),
+            int(M.cols()), 2 * L.q, 2 * L.q, L.q);
+  const int m = static_cast<int>(L.symbols.size());
+  MatrixXd B(m, m);
+  for (int c = 0; c < m; ++c)
+    for (int r = 0; r < m; ++r)
+      B(r, c) = M(row_slot * L.q + L.symbols[r], col_slot * L.q + L.symbols[c]);
+  return B;
+}
+
+double group_circulant_deviation(const MatrixXd& B, const AbelianGroup& A, bool reversed) {
+  const int q = A.order();
+  RFM_CHECK(B.rows() == q && B.cols() == q, "block is %dx%d, the group %s has order %d",
+            int(B.rows()), int(B.cols()), A.name().c_str(), q);
+  const double norm2 = B.squaredNorm();
+  if (norm2 == 0) return 0;
+  double var_sum = 0;
+  for (int k = 0; k < q; ++k) {
+    double mean = 0, sq = 0;
+    for (int r = 0; r < q; ++r) {
+      const double v = B(r, reversed ? A.add(k, A.neg(r)) : A.add(r, k));
+      mean += v;
+      sq += v * v;
+    }
+    mean /= q;
+    var_sum += std::max(0.0, sq / q - mean * mean);
+  }
+  return var_sum / norm2;
+}
+
+// --- Fourier spectrum -----------------------------------------------------------------------
+
+namespace {
+
+using MatrixXc = Eigen::MatrixXcd;
+
+// Unitary DFT of A: F(k, r) = exp(-2 pi i sum_j k_j r_j / n_j) / sqrt(|A|).
+MatrixXc group_dft(const AbelianGroup& A) {
+  const int q = A.order();
+  MatrixXc F(q, q);
+  for (int k = 0; k < q; ++k) {
+    const std::vector<int> dk = A.digits(k);
+    for (int r = 0; r < q; ++r) {
+      const std::vector<int> dr = A.digits(r);
+      double turns = 0;
+      for (size_t j = 0; j < dk.size(); ++j)
+        turns += double(dk[j] * dr[j] % A.factors[j]) / A.factors[j];
+      F(k, r) = std::polar(1.0 / std::sqrt(double(q)), -2 * M_PI * turns);
+    }
+  }
+  return F;
+}
+
+}  // namespace
+
+Spectrum fourier_spectrum(const MatrixXd& B, const AbelianGroup& A, double mass) {
+  const int q = A.order();
+  RFM_CHECK(B.rows() == q && B.cols() == q, "block is %dx%d, the group %s has order %d",
+            int(B.rows()), int(B.cols()), A.name().c_str(), q);
+  const MatrixXc F = group_dft(A);
+  const Eigen::MatrixXd P = (F * B.cast<std::complex<double>>() * F.adjoint()).cwiseAbs2();
+  const double total = std::max(P.sum(), 1e-300);
+  Spectrum s;
+  for (int k = 0; k < q; ++k) {
+    const int nk = A.neg(k);
+    if (nk < k) continue;  // counted with its partner
+    double e = 0.5 * (P.row(k).sum() + P.col(k).sum());
+    if (nk != k) e += 0.5 * (P.row(nk).sum() + P.col(nk).sum());
+    s.freq.push_back(k);
+    s.energy.push_back(e / total);
+  }
+  s.dc_share = s.energy[0];
+  std::vector<int> order(s.freq.size() - 1);
+  std::iota(order.begin(), order.end(), 1);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return s.energy[a] > s.energy[b]; });
+  const double rest = 1 - s.dc_share;
+  double held = 0;
+  for (int c : order) {
+    if (held >= mass * rest || rest <= 0) break;
+    s.dominant.push_back(s.freq[c]);
+    held += s.energy[c];
+  }
+  return s;
+}
+
+std::vector<BlockReport> block_reports(const MatrixXd& M, const BlockLayout& L) {
+  std::vector<BlockReport> out;
+  double total = 0;
+  for (int rs = 0; rs < 2; ++rs)
+    for (int cs = 0; cs < 2; ++cs) {
+      BlockReport r;
+      r.row_slot = rs;
+      r.col_slot = cs;
+      r.name = std::string(1, "ab"[rs]) + "," + "ab"[cs];
+      const MatrixXd B = slot_block(M, L, rs, cs);
+      r.norm_share = B.squaredNorm();
+      total += r.norm_share;
+      r.circ_dev = group_circulant_deviation(B, L.group, false);
+      r.circ_dev_rev = group_circulant_deviation(B, L.group, true);
+      r.spectrum = fourier_spectrum(B, L.group);
+      out.push_back(r);
+    }
+  for (BlockReport& r : out) r.norm_share /= std::max(total, 1e-300);
+  return out;
+}
+
+// --- Group algebra --------------------------------------------------------------------------
+
+MatrixXd normalize_by_diagonal(const MatrixXd& M) {
+  VectorXd s = M.diagonal();
+  for (Eigen::Index i = 0; i < s.size(); ++i) s(i) = s(i) > 0 ? 1 / std::sqrt(s(i)) : 1.0;
+  return s.asDiagonal() * M * s.asDiagonal();
+}
+
+MatrixXd restrict_to_group(const MatrixXd& M, const DihedralGroup& G) {
+  RFM_CHECK(M.rows() == 2 * G.q && M.cols() == 2 * G.q,
+            "feature matrix is %dx%d, expected %dx%d for %s with %d symbols per slot",
+            int(M.rows()), int(M.cols()), 2 * G.q, 2 * G.q, G.task.c_str(), G.q);
+  const int m = static_cast<int>(G.coords.size());
+  MatrixXd S(m, m);
+  for (int j = 0; j < m; ++j)
+    for (int i = 0; i < m; ++i) S(i, j) = M(G.coords[i], G.coords[j]);
+  return S;
+}
+
+namespace {
+
+// pos[coordinate] = its position in G.coords, -1 outside.
+std::vector<int> coord_positions(const DihedralGroup& G) {
+  std::vector<int> pos(2 * G.q, -1);
+  for (size_t i = 0; i < G.coords.size(); ++i) pos[G.coords[i]] = static_cast<int>(i);
+  return pos;
+}
+
+// perm[e][i] = position of R_e e_{coords[i]} in coords: the permutation of the subspace.
+std::vector<std::vector<int>> subspace_perms(const DihedralGroup& G) {
+  const std::vector<int> pos = coord_positions(G);
+  std::vector<std::vector<int>> perm(G.elements(), std::vector<int>(G.coords.size()));
+  for (int e = 0; e < G.elements(); ++e)
+    for (size_t i = 0; i < G.coords.size(); ++i) {
+      perm[e][i] = pos[G.image(G.coords[i], e)];
+      RFM_ASSERT(perm[e][i] >= 0);
+    }
+  return perm;
+}
+
+}  // namespace
+
+VectorXd group_coefficients(const MatrixXd& M, const DihedralGroup& G) {
+  const MatrixXd S = restrict_to_group(M, G);
+  const auto perm = subspace_perms(G);
+  VectorXd alpha(G.elements());
+  for (int e = 0; e < G.elements(); ++e) {
+    double dot = 0;  // <M, R_e>_F = sum_i M(pi(i), i), since R_e has its ones at (pi(i), i)
+    for (size_t i = 0; i < perm[e].size(); ++i) dot += S(perm[e][i], i);
+    alpha(e) = dot / (2.0 * G.n);
+  }
+  return alpha;
+}
+
+MatrixXd group_projection(const VectorXd& alpha, const DihedralGroup& G) {
+  const auto perm = subspace_perms(G);
+  const int m = static_cast<int>(G.coords.size());
+  MatrixXd P = MatrixXd::Zero(m, m);
+  for (int e = 0; e < G.elements(); ++e)
+    for (int i = 0; i < m; ++i) P(perm[e][i], i) += alpha(e);
+  return P;
+}
+
+double group_algebra_distance(const MatrixXd& M, const DihedralGroup& G) {
+  const MatrixXd S = restrict_to_group(M, G);
+  const double norm = S.norm();
+  if (norm == 0) return 0;
+  return (S - group_projection(group_coefficients(M, G), G)).norm() / norm;
+}
+
+std::vector<int> generated_subgroup(const DihedralGroup& G, const std::vector<int>& gens) {
+  std::set<int> H = {0};  // element 0 is r^(identity)
+  std::vector<int> frontier = {0};
+  while (!frontier.empty()) {
+    const int h = frontier.back();
+    frontier.pop_back();
+    for (int g : gens) {
+      const int gh = G.compose(g, h);
+      if (H.insert(gh).second) frontier.push_back(gh);
+    }
+  }
+  return std::vector<int>(H.begin(), H.end());
+}
+
+double commutant_distance(const MatrixXd& M, const DihedralGroup& G, const std::vector<int>& H) {
+  RFM_CHECK(!H.empty(), "the commutant needs a non-empty subgroup");
+  const MatrixXd S = restrict_to_group(M, G);
+  const auto perm = subspace_perms(G);
+  const int m = static_cast<int>(S.rows());
+  MatrixXd avg = MatrixXd::Zero(m, m);
+  for (int g : H)  // (R_g^T M R_g)(i, j) = M(pi(i), pi(j))
+    for (int j = 0; j < m; ++j)
+      for (int i = 0; i < m; ++i) avg(i, j) += S(perm[g][i], perm[g][j]);
+  avg /= double(H.size());
+  const double norm = S.norm();
+  return norm == 0 ? 0 : (S - avg).norm() / norm;
+}
+
+// --- Feature norms and the orbit test -------------------------------------------------------
+
+VectorXd feature_norms(const MatrixXd& M, const Inputs& X) {
+  RFM_CHECK(M.cols() == X.d, "feature matrix has %d columns, the inputs %d coordinates",
+            int(M.cols()), X.d);
+  VectorXd out(X.n());
+  if (X.one_hot()) {
+    VectorXd mx(M.rows());
+    for (int i = 0; i < X.n(); ++i) {
+      mx.setZero();
+      for (int s = 0; s < X.hot.cols(); ++s) mx += M.col(X.hot(i, s));
+      out(i) = mx.norm();
+    }
+  } else {
+    out = (X.X * M.transpose()).rowwise().norm();  // rows of X M^T are (M x_i)^T
+  }
+  return out;
+}
+
+std::vector<char> reflected_test_points(const Dataset& ds, const Split& split,
+                                        const DihedralGroup& G, int element) {
+  const std::vector<int> at = pair_lookup(ds, G.q);
+  std::vector<char> in_train(ds.N(), 0), out;
+  for (int i : split.train) in_train[i] = 1;
+  for (int i : split.test) {
+    const auto [u, v] = G.apply(element, ds.operands(i, 0), ds.operands(i, 1));
+    const int j = u < 0 ? -1 : at[size_t(u) * G.q + v];
+    out.push_back(j >= 0 && in_train[j]);
+  }
+  return out;
+}
+
+OrbitResult orbit_scores(const std::vector<char>& correct, const std::vector<char>& reflected) {
+  RFM_ASSERT(correct.size() == reflected.size());
+  OrbitResult r;
+  r.n_test = static_cast<int>(correct.size());
+  for (size_t t = 0; t < correct.size(); ++t) {
+    r.correct += correct[t] != 0;
+    r.reflected += reflected[t] != 0;
+    r.both += correct[t] && reflected[t];
+  }
+  if (r.correct > 0) r.precision = double(r.both) / r.correct;
+  if (r.reflected > 0) r.recall = double(r.both) / r.reflected;
+  return r;
+}
+
+OrbitResult orbit_test(const MachineOptions& mo, const MatrixXd& M, const Dataset& ds,
+                       const Split& split, const DihedralGroup& G, int element) {
+  RFM_CHECK(!split.train.empty() && !split.test.empty(),
+            "the orbit test needs training and test points (%zu, %zu)", split.train.size(),
+            split.test.size());
+  std::unique_ptr<KernelMachine> km = KernelMachine::create(mo, Backend::cpu);
+  km->set_data(ds.inputs.rows(split.train), one_hot_labels(ds.labels, split.train, ds.c));
+  km->fit(M);
+  const MatrixXd pred = km->predict(ds.inputs.rows(split.test));  // (n_test, c)
+  std::vector<char> correct(split.test.size());
+  for (size_t t = 0; t < split.test.size(); ++t) {
+    Eigen::Index arg;
+    pred.row(t).maxCoeff(&arg);
+    correct[t] = arg == ds.labels[split.test[t]];
+  }
+  return orbit_scores(correct, reflected_test_points(ds, split, G, element));
+}
+
+}  // namespace rfm
