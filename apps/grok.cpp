@@ -2,6 +2,7 @@
 // iterations and writes a run directory (DESIGN.md).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -26,6 +27,12 @@ struct GrokOptions {
   int threads = 0;        // BLAS and OpenMP threads (0: all cores)
   bool force = false;     // overwrite an existing output directory
   bool quiet = false;     // no live table
+  // Symmetric splits and group tasks (REFERENCE.md 1.1; data.h DihedralGroup).
+  std::string group;                // --task group: the factors, e.g. 3x7
+  std::string split = "random";     // random or degenerate
+  std::vector<int> reflections;     // k of the reflections sr^k (default: s)
+  int move_train_to_test = 0, move_test_to_train = 0, move_pairs_to_test = 0;
+  bool track_group = false;         // record d_alg and alpha of the strongest elements
 };
 
 std::string default_out(const GrokOptions& o) {
@@ -91,6 +98,136 @@ std::string table_row(const IterationStats& s) {
                 s.seconds, s.solver.c_str(), s.fallback ? " (fallback)" : "");
 }
 
+// --- Tasks, symmetric splits and group tracking (REFERENCE.md 1.1 and 3) ---------------------
+
+// The data set of --task, its invariance group and the split with the requested moves.
+struct TaskSetup {
+  Dataset ds;
+  AbelianGroup abelian;      // --task group only
+  DihedralGroup G;           // built when a split, a move or --track-group needs it
+  bool has_group = false;
+  std::vector<int> tracked;  // elements whose alpha --track-group records
+  Split split;
+};
+
+bool needs_group(const GrokOptions& o) {
+  return o.split != "random" || o.move_pairs_to_test > 0 || o.track_group;
+}
+
+// Moves happen in the order train->test, test->train, pairs->test; each has its own seed
+// derived from --seed, so one move never changes which points another picks.
+void apply_moves(const GrokOptions& o, TaskSetup& t) {
+  const uint64_t base = o.seed * 1000003ULL;
+  if (o.move_train_to_test > 0) move_train_to_test(t.split, o.move_train_to_test, base + 1);
+  if (o.move_test_to_train > 0) move_test_to_train(t.split, o.move_test_to_train, base + 2);
+  if (o.move_pairs_to_test > 0) {
+    const int k = o.reflections.empty() ? t.G.identity_param : o.reflections.front();
+    move_pairs_to_test(t.split, t.ds, t.G, t.G.reflection(k), o.move_pairs_to_test, base + 3);
+  }
+}
+
+TaskSetup make_task_setup(GrokOptions& o) {
+  TaskSetup t;
+  if (o.task == "group") {
+    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. --group 3x7)");
+    t.abelian = parse_abelian_group(o.group);
+    t.ds = make_group_task(t.abelian);
+    o.p = t.ds.p;  // symbols per slot, used by the measures and the run name
+  } else {
+    RFM_CHECK(o.group.empty(), "--group %s needs --task group (not %s)", o.group.c_str(),
+              o.task.c_str());
+    t.ds = make_modular_task(op_from_string(o.task), o.p);
+  }
+  t.has_group = needs_group(o);
+  if (t.has_group) t.G = dihedral_group_of(t.ds, &t.abelian);
+  if (o.split == "degenerate") {
+    t.split = degenerate_split(t.ds, t.G,
+                               o.reflections.empty() ? std::vector<int>{t.G.identity_param}
+                                                     : o.reflections);
+  } else {
+    RFM_CHECK(o.reflections.empty(), "--reflections needs --split degenerate");
+    t.split = random_split(t.ds.N(), o.frac, o.seed);
+  }
+  apply_moves(o, t);
+  RFM_CHECK(!t.split.test.empty() && !t.split.train.empty(),
+            "the split has %zu training and %zu test points (both must be non-empty)",
+            t.split.train.size(), t.split.test.size());
+  if (t.has_group) {
+    t.tracked = {0};
+    for (int k : o.reflections.empty() ? std::vector<int>{t.G.identity_param} : o.reflections)
+      t.tracked.push_back(t.G.reflection(k));
+  }
+  return t;
+}
+
+std::string split_description(const GrokOptions& o, const TaskSetup& t) {
+  std::string s = o.split;
+  if (o.split == "degenerate") {
+    s += " for";
+    for (size_t i = 1; i < t.tracked.size(); ++i) s += " " + t.G.name(t.tracked[i]);
+  }
+  if (o.move_train_to_test) s += strfmt(", %d train->test", o.move_train_to_test);
+  if (o.move_test_to_train) s += strfmt(", %d test->train", o.move_test_to_train);
+  if (o.move_pairs_to_test) s += strfmt(", %d symmetric pairs->test", o.move_pairs_to_test);
+  return s;
+}
+
+nlohmann::json with_symmetry_config(nlohmann::json j, const GrokOptions& o) {
+  j["group"] = o.group;
+  j["split"] = o.split;
+  j["reflections"] = o.reflections;
+  j["move_train_to_test"] = o.move_train_to_test;
+  j["move_test_to_train"] = o.move_test_to_train;
+  j["move_pairs_to_test"] = o.move_pairs_to_test;
+  j["track_group"] = o.track_group;
+  return j;
+}
+
+// Circulant deviation of the bottom-left block; abelian products use their own group law.
+void circ_measure(const TaskSetup& t, const MatrixXd& M, IterationStats& s) {
+  if (t.ds.task == "group") {
+    BlockLayout L{t.ds.p, {}, t.abelian};
+    for (int u = 0; u < t.ds.p; ++u) L.symbols.push_back(u);
+    const MatrixXd A = slot_block(M, L, 1, 0);
+    s.circ_dev = group_circulant_deviation(A, t.abelian, false);
+    s.circ_dev_rev = group_circulant_deviation(A, t.abelian, true);
+    return;
+  }
+  const MatrixXd A = task_block(M, t.ds.p, op_from_string(t.ds.task));
+  s.circ_dev = circulant_deviation(A, false);
+  s.circ_dev_rev = circulant_deviation(A, true);
+}
+
+// --track-group: d_alg and alpha of the identity and the split's reflections, and the largest
+// |alpha| of every other element, all of M normalised by its diagonal (as rfm inspect does).
+void track_group(const TaskSetup& t, const MatrixXd& M, IterationStats& s) {
+  const MatrixXd Mn = normalize_by_diagonal(M);
+  const VectorXd alpha = group_coefficients(Mn, t.G);
+  s.extra.push_back({"d_alg", group_algebra_distance(Mn, t.G)});
+  double other = 0;
+  for (int e = 0; e < t.G.elements(); ++e)
+    if (std::find(t.tracked.begin(), t.tracked.end(), e) == t.tracked.end())
+      other = std::max(other, std::abs(alpha(e)));
+  for (int e : t.tracked) s.extra.push_back({"alpha_" + t.G.name(e), alpha(e)});
+  s.extra.push_back({"alpha_max_other", other});
+}
+
+std::string track_header(const TaskSetup& t, bool track) {
+  if (!track) return "";
+  std::string h = "     d_alg";
+  for (int e : t.tracked) h += strfmt(" %9s", ("a(" + t.G.name(e) + ")").c_str());
+  return h + "   a(other)";
+}
+
+// The live row with the tracked values inserted before its newline.
+std::string with_track_cells(std::string row, const IterationStats& s) {
+  std::string cells;
+  for (const auto& [name, v] : s.extra)
+    if (name == "d_alg" || name.rfind("alpha_", 0) == 0) cells += strfmt(" %9.2e", v);
+  if (!cells.empty()) row.insert(row.size() - 1, "  |" + cells);
+  return row;
+}
+
 void run_grok(GrokOptions o) {
   o.rfm.validate();
   RFM_CHECK(o.save_every >= 0, "--save-every %d must be >= 0", o.save_every);
@@ -99,9 +236,9 @@ void run_grok(GrokOptions o) {
     set_blas_threads(o.threads);
     omp_set_num_threads(o.threads);
   }
-  const Op op = op_from_string(o.task);
-  const Dataset ds = make_modular_task(op, o.p);
-  const Split split = random_split(ds.N(), o.frac, o.seed);
+  const TaskSetup task = make_task_setup(o);
+  const Dataset& ds = task.ds;
+  const Split& split = task.split;
   RFM_CHECK(!split.test.empty(), "--frac %g leaves no test points", o.frac);
   RfmProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
                 one_hot_labels(ds.labels, split.train, ds.c),
@@ -109,7 +246,8 @@ void run_grok(GrokOptions o) {
   const MatrixXd M0 = initial_matrix(o.init, ds.inputs.d);
   if (o.out.empty()) o.out = default_out(o);
   prepare_out_dir(o.out, o.force);
-  write_text_atomic(o.out + "/config.json", config_json(o, ds, split).dump(2) + "\n");
+  write_text_atomic(o.out + "/config.json",
+                    with_symmetry_config(config_json(o, ds, split), o).dump(2) + "\n");
   auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
   npz_save(o.out + "/split.npz",
            {{"train", npy_bytes_ints(ints(split.train))}, {"test", npy_bytes_ints(ints(split.test))}});
@@ -125,13 +263,20 @@ void run_grok(GrokOptions o) {
                                           to_string(o.rfm.solve.precision),
                                           to_string(o.rfm.agop.path)));
   head += settings_line("blas", blas_description());
+  head += settings_line("split", split_description(o, task));
   head += settings_line("output", o.out);
-  if (!o.quiet) std::printf("%s\n%s", head.c_str(), table_header().c_str());
+  if (!o.quiet) {
+    std::string th = table_header();
+    th.insert(th.size() - 1, track_header(task, o.track_group).empty()
+                                 ? ""
+                                 : "  |" + track_header(task, o.track_group));
+    std::printf("%s\n%s", head.c_str(), th.c_str());
+  }
 
   std::vector<IterationStats> rows;
   IterationCallback live = [&](const IterationStats& s, const MatrixXd& M) {
     rows.push_back(s);
-    if (!o.quiet) std::printf("%s", table_row(s).c_str());
+    if (!o.quiet) std::printf("%s", with_track_cells(table_row(s), s).c_str());
     if (!o.quiet && s.fallback) std::printf("       note: %s\n", s.note.c_str());
     std::fflush(stdout);
     write_text_atomic(o.out + "/metrics.csv", metrics_csv(rows));
@@ -139,12 +284,11 @@ void run_grok(GrokOptions o) {
       npy_save(o.out + strfmt("/M_%04d.npy", s.iter), M);
     return Decision::proceed;
   };
-  Measure circ = [&](const MatrixXd& M, IterationStats& s) {
-    const MatrixXd A = task_block(M, o.p, op);
-    s.circ_dev = circulant_deviation(A, false);
-    s.circ_dev_rev = circulant_deviation(A, true);
+  Measure measure = [&](const MatrixXd& M, IterationStats& s) {
+    circ_measure(task, M, s);
+    if (o.track_group) track_group(task, M, s);
   };
-  RfmSummary sum = run_rfm(o.rfm, pb, M0, {live}, circ);
+  RfmSummary sum = run_rfm(o.rfm, pb, M0, {live}, measure);
   write_run_results(o.out, sum);
   std::printf("%s\n", sum.brief_report().c_str());
   if (sum.termination == Termination::numerical_failure)
@@ -157,7 +301,7 @@ static void setup_grok(CLI::App& app) {
   auto o = std::make_shared<GrokOptions>();
   CLI::App* sub = app.add_subcommand(
       "grok", "RFM on a modular arithmetic task: live table of iterations, run directory");
-  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div (div: (a*b, b) -> a)")
+  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div (div: (a*b, b) -> a), or group (see --group)")
       ->capture_default_str();
   sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
@@ -204,6 +348,27 @@ static void setup_grok(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--force", o->force, "Overwrite an existing run directory");
   sub->add_flag("--quiet", o->quiet, "No live table");
+  sub->add_option("--group", o->group,
+                  "--task group: abelian product Z_n1 x ... x Z_nk as n1xn2x... (e.g. 3x7)");
+  sub->add_option("--split", o->split,
+                  "random (--frac, --seed) or degenerate (test = fixed points of --reflections)")
+      ->check(CLI::IsMember({"random", "degenerate"}))
+      ->capture_default_str();
+  sub->add_option("--reflections", o->reflections,
+                  "k of the reflections sr^k of a degenerate split, e.g. 0,16 (default: s)")
+      ->delimiter(',');
+  sub->add_option("--move-train-to-test", o->move_train_to_test,
+                  "Move N random training points to test (seeded from --seed)")
+      ->capture_default_str();
+  sub->add_option("--move-test-to-train", o->move_test_to_train,
+                  "Move N random test points to train (seeded from --seed)")
+      ->capture_default_str();
+  sub->add_option("--move-pairs-to-test", o->move_pairs_to_test,
+                  "Move N symmetric pairs {x, sr^k x} (k: first of --reflections) to test")
+      ->capture_default_str();
+  sub->add_flag("--track-group", o->track_group,
+                "Record d_alg and alpha of r^0, the split's reflections and the strongest other "
+                "element per iteration (M normalised by its diagonal; extra metrics.csv columns)");
   sub->callback([o] { run_grok(*o); });
 }
 

@@ -187,4 +187,11 @@ void move_test_to_train(Split& s, int count, uint64_t seed);
 void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int element,
                         int count, uint64_t seed);
 
+// --- User data (.npy or .csv) ---------------------------------------------------------------
+
+// A numeric matrix from .npy or .csv (by extension). CSV: comma-separated numbers, one row per
+// line, an optional non-numeric header line; every row must have the same number of fields.
+// Throws InputError naming the file, line and field for anything else, and for NaN/Inf.
+MatrixXd load_matrix(const std::string& path);
+
 }  // namespace rfm

@@ -68,7 +68,7 @@ void write_heatmap_png(const std::string& path, const MatrixXd& A, double scale,
   if (scale <= 0) scale = 1;
   const int rows = static_cast<int>(A.rows()), cols = static_cast<int>(A.cols());
   const int cell = std::max(1, 512 / std::max(rows, cols));  // pixels per entry
-  const int font = 2, bar_w = 16, label_w = 8 * 4 * font, pad = 8;
+  const int font = 2, bar_w = 16, label_w = 10 * 4 * font, pad = 8;
   const int mw = cols * cell, mh = rows * cell;
   Canvas cv(pad + mw + pad + bar_w + 4 + label_w + pad, pad + std::max(mh, 60) + pad);
   unsigned char c[3];

@@ -3,7 +3,7 @@
 # are already installed are skipped, and nothing is downloaded when all are present).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libopenblas-dev liblapacke-dev
-          doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev)
+          doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev libpng-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

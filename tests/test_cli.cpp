@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -142,4 +143,55 @@ TEST_CASE("rfm info prints the BLAS in use") {
   Result r = run_rfm_cli("info");
   CHECK(r.status == 0);
   CHECK(r.output.find("OpenBLAS") != std::string::npos);
+}
+
+TEST_CASE("rfm fit learns the relevant features of dense data; rfm predict applies the model") {
+  // y = [x0 * x1 > 0] with 6 noise coordinates: RFM should find coordinates 0 and 1.
+  const fs::path dir = temp_dir("fit");
+  fs::create_directories(dir);
+  auto make = [](int n, uint64_t seed, MatrixXd& X, MatrixXd& y) {
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<double> normal;
+    X.resize(n, 8);
+    y.resize(n, 1);
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < 8; ++k) X(i, k) = normal(gen);
+      y(i, 0) = X(i, 0) * X(i, 1) > 0 ? 1 : 0;
+    }
+  };
+  MatrixXd X, y, Xv, yv;
+  make(400, 1, X, y);
+  make(300, 2, Xv, yv);
+  npy_save((dir / "X.npy").string(), X);
+  npy_save((dir / "y.npy").string(), y);
+  npy_save((dir / "Xv.npy").string(), Xv);
+  {  // the validation labels as CSV with a header, to exercise the CSV reader
+    std::ofstream csv(dir / "yv.csv");
+    csv << "label\n";
+    for (int i = 0; i < yv.rows(); ++i) csv << yv(i, 0) << "\n";
+  }
+  const fs::path out = dir / "run";
+  Result r = run_rfm_cli("fit --x " + (dir / "X.npy").string() + " --y " + (dir / "y.npy").string() +
+                         " --x-val " + (dir / "Xv.npy").string() + " --y-val " +
+                         (dir / "yv.csv").string() + " --kernel laplace --bandwidth 10 " +
+                         "--iters 5 --out " + out.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const MatrixXd M = npy_load((out / "model_M.npy").string());
+  const double relevant = M(0, 0) + M(1, 1), all = M.diagonal().sum();
+  CHECK(relevant / all > 0.6);  // M concentrates on the two coordinates that matter
+  Result p = run_rfm_cli("predict " + out.string() + " --x " + (dir / "Xv.npy").string() +
+                         " --y " + (dir / "yv.csv").string());
+  INFO(p.output);
+  REQUIRE(p.status == 0);
+  const size_t at = p.output.find("accuracy ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(p.output.substr(at + 9)) > 0.85);
+  const MatrixXd P = npy_load((out / "predictions.npy").string());
+  CHECK(P.rows() == 300);
+  CHECK(P.cols() == 2);
+  Result bad = run_rfm_cli("fit --x " + (dir / "X.npy").string() + " --y " +
+                           (dir / "yv.csv").string() + " --out " + (dir / "bad").string());
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("400 rows but --y has 300") != std::string::npos);
 }

@@ -1,0 +1,398 @@
+// `rfm inspect`: what structure a feature matrix holds (REFERENCE.md sections 2.2 and 3). Reads
+// an .npy file or a run directory (M_final.npy, config.json, split.npz), and reports the
+// strongest elements of the invariance group Dih(A) in M, the distances to its group algebra
+// and to the commutant of a subgroup, the circulant deviation and Fourier spectrum of each
+// block, feature norms on held-out points, and on request the orbit test; as text or --json,
+// with PNG heatmaps of M and its blocks (--png).
+//
+// Normalisation (project definition): by default M is first scaled to D^-1/2 M D^-1/2 with
+// D = diag M, so that alpha of the identity is 1 and a degenerate run's M ~ c (I - R_s) reads
+// as alpha(r^0) = 1, alpha(s) = -1 (Bernal et al. report coefficients on that scale).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "apps/commands.h"
+#include "rfm/rfm.h"
+
+namespace rfm {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Verdict thresholds (project definitions, chosen from measured runs: a random matrix has a
+// circulant deviation near 1/q, a grokked block about 1e-5).
+constexpr double kCirculantTol = 1e-3;    // largest block deviation of a block-circulant M
+constexpr double kSparseShare = 0.25;     // dominant frequencies / classes of a sparse block
+constexpr double kAlgebraTol = 0.05;      // d_alg of a matrix in the group algebra
+
+struct InspectOptions {
+  std::string input;             // .npy or run directory
+  std::string task;              // add, sub, mul, div, group (default: config.json)
+  int p = 0;                     // modulus (default: config.json)
+  std::string group;             // --task group factors (default: config.json)
+  std::string normalize = "diag";
+  int top = 8;                   // strongest elements listed
+  std::string subgroup = "s";    // generators of the commutant's subgroup
+  bool json = false;
+  std::string png;               // directory for heatmaps; none when empty
+  int orbit = -1;                // k of sr^k for the orbit test; -1: none
+  double frac = 0.5;             // orbit test split
+  uint64_t seed = 0;
+  std::string kernel;            // orbit test kernel (default: config.json or gaussian)
+  double bandwidth = 0;          // (default: config.json or 2.5)
+};
+
+// --- Input ----------------------------------------------------------------------------------
+
+struct Loaded {
+  MatrixXd M;
+  std::string matrix_path, run_dir;  // run_dir: where config.json / split.npz were found
+  nlohmann::json config;
+};
+
+Loaded load_input(const std::string& input) {
+  Loaded L;
+  RFM_CHECK(fs::exists(input), "input %s does not exist", input.c_str());
+  if (fs::is_directory(input)) {
+    L.run_dir = input;
+    L.matrix_path = (fs::path(input) / "M_final.npy").string();
+    RFM_CHECK(fs::exists(L.matrix_path), "run directory %s has no M_final.npy", input.c_str());
+  } else {
+    L.matrix_path = input;
+    L.run_dir = fs::path(input).parent_path().string();
+    if (L.run_dir.empty()) L.run_dir = ".";
+  }
+  const fs::path cfg = fs::path(L.run_dir) / "config.json";
+  if (fs::exists(cfg)) {
+    std::ifstream in(cfg);
+    L.config = nlohmann::json::parse(in, nullptr, false);
+    RFM_CHECK(!L.config.is_discarded(), "%s is not valid JSON", cfg.string().c_str());
+  } else {
+    L.run_dir.clear();
+  }
+  L.M = npy_load(L.matrix_path);
+  RFM_CHECK(L.M.rows() == L.M.cols(), "%s is %dx%d, not a square feature matrix",
+            L.matrix_path.c_str(), int(L.M.rows()), int(L.M.cols()));
+  return L;
+}
+
+template <typename T>
+void from_config(T& field, bool unset, const nlohmann::json& cfg, const char* key) {
+  if (unset && cfg.contains(key) && !cfg[key].is_null()) field = cfg[key].get<T>();
+}
+
+void fill_from_config(InspectOptions& o, const nlohmann::json& cfg) {
+  from_config(o.task, o.task.empty(), cfg, "task");
+  from_config(o.p, o.p == 0, cfg, "p");
+  from_config(o.group, o.group.empty(), cfg, "group");
+  from_config(o.kernel, o.kernel.empty(), cfg, "kernel");
+  from_config(o.bandwidth, o.bandwidth == 0, cfg, "bandwidth");
+  if (o.kernel.empty()) o.kernel = "gaussian";
+  if (o.bandwidth == 0) o.bandwidth = 2.5;
+}
+
+struct Task {
+  Dataset ds;
+  AbelianGroup abelian;
+  DihedralGroup G;
+};
+
+Task make_task(const InspectOptions& o) {
+  RFM_CHECK(!o.task.empty(), "no task: pass --task (and --p or --group), or a run directory");
+  Task t;
+  if (o.task == "group") {
+    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. 3x7)");
+    t.abelian = parse_abelian_group(o.group);
+    t.ds = make_group_task(t.abelian);
+  } else {
+    RFM_CHECK(o.p > 0, "--task %s needs --p", o.task.c_str());
+    t.ds = make_modular_task(op_from_string(o.task), o.p);
+  }
+  t.G = dihedral_group_of(t.ds, &t.abelian);
+  return t;
+}
+
+// --- Analysis -------------------------------------------------------------------------------
+
+struct Analysis {
+  MatrixXd M;                       // after the normalisation
+  VectorXd alpha;                   // (2n) by element
+  std::vector<int> ranked;          // elements by decreasing |alpha|
+  double d_alg = kNaN, d_comm = kNaN;
+  std::vector<int> subgroup;
+  std::vector<BlockReport> blocks;
+  BlockLayout layout;
+  bool circulant = false, sparse = false, in_algebra = false;
+  double worst_circ = 0;
+  std::string sparse_note;
+  bool have_norms = false;
+  double norm_test_mean = kNaN, norm_test_max = kNaN, norm_train_mean = kNaN;
+  bool have_orbit = false;
+  OrbitResult orbit;
+};
+
+std::vector<int> parse_elements(const DihedralGroup& G, const std::string& list) {
+  std::vector<int> out;
+  std::stringstream ss(list);
+  for (std::string name; std::getline(ss, name, ',');)
+    if (!name.empty()) out.push_back(G.find(name));
+  return out;
+}
+
+void structure_verdicts(Analysis& a) {
+  for (const BlockReport& b : a.blocks)
+    a.worst_circ = std::max(a.worst_circ, std::min(b.circ_dev, b.circ_dev_rev));
+  a.circulant = a.worst_circ < kCirculantTol;
+  const BlockReport& off = a.blocks[2];  // (b, a): task_block's block
+  const size_t classes = off.spectrum.freq.size() - 1;
+  a.sparse = off.spectrum.dominant.size() <= kSparseShare * classes;
+  a.sparse_note = strfmt("block b,a: %zu of %zu frequencies hold 90 %% of the non-constant energy",
+                         off.spectrum.dominant.size(), classes);
+  a.in_algebra = a.d_alg < kAlgebraTol;
+}
+
+void held_out_norms(Analysis& a, const Task& t, const Loaded& in) {
+  const fs::path split = fs::path(in.run_dir) / "split.npz";
+  if (in.run_dir.empty() || !fs::exists(split)) return;
+  auto idx = [&](const char* member) {
+    std::vector<int> v;
+    for (int64_t i : npz_load_ints(split.string(), member)) {
+      RFM_CHECK(i >= 0 && i < t.ds.N(), "%s: index %lld out of range for %d pairs",
+                split.string().c_str(), (long long)i, t.ds.N());
+      v.push_back(static_cast<int>(i));
+    }
+    return v;
+  };
+  const std::vector<int> train = idx("train"), test = idx("test");
+  if (test.empty()) return;
+  const VectorXd nt = feature_norms(a.M, t.ds.inputs.rows(test));
+  const VectorXd nr = feature_norms(a.M, t.ds.inputs.rows(train));
+  a.have_norms = true;
+  a.norm_test_mean = nt.mean();
+  a.norm_test_max = nt.maxCoeff();
+  a.norm_train_mean = nr.size() ? nr.mean() : kNaN;
+}
+
+void run_orbit(Analysis& a, const Task& t, const Loaded& in, const InspectOptions& o) {
+  if (o.orbit < 0) return;
+  MachineOptions mo;
+  mo.kernel.type = kernel_from_string(o.kernel);
+  mo.kernel.bandwidth = o.bandwidth;
+  const Split split = random_split(t.ds.N(), o.frac, o.seed);
+  // The raw M: the kernel sees the matrix the run produced, not its normalisation.
+  a.orbit = orbit_test(mo, in.M, t.ds, split, t.G, t.G.reflection(o.orbit));
+  a.have_orbit = true;
+}
+
+Analysis analyse(const InspectOptions& o, const Task& t, const Loaded& in) {
+  Analysis a;
+  RFM_CHECK(o.normalize == "diag" || o.normalize == "none",
+            "--normalize %s is not one of diag, none", o.normalize.c_str());
+  a.M = o.normalize == "diag" ? normalize_by_diagonal(in.M) : in.M;
+  a.alpha = group_coefficients(a.M, t.G);
+  a.ranked.resize(a.alpha.size());
+  std::iota(a.ranked.begin(), a.ranked.end(), 0);
+  std::stable_sort(a.ranked.begin(), a.ranked.end(), [&](int x, int y) {
+    return std::abs(a.alpha(x)) > std::abs(a.alpha(y));
+  });
+  a.d_alg = group_algebra_distance(a.M, t.G);
+  a.subgroup = generated_subgroup(t.G, parse_elements(t.G, o.subgroup));
+  a.d_comm = commutant_distance(a.M, t.G, a.subgroup);
+  a.layout = block_layout(t.G);
+  a.blocks = block_reports(a.M, a.layout);
+  structure_verdicts(a);
+  held_out_norms(a, t, in);
+  run_orbit(a, t, in, o);
+  return a;
+}
+
+// --- Reports --------------------------------------------------------------------------------
+
+std::string task_name(const Task& t) {
+  return t.ds.task == "group" ? "group Z_" + t.abelian.name() + " (order " +
+                                    std::to_string(t.ds.p) + ")"
+                              : t.ds.task + " mod " + std::to_string(t.ds.p);
+}
+
+std::string freq_list(const Spectrum& s, size_t most) {
+  std::string out;
+  for (size_t i = 0; i < s.dominant.size() && i < most; ++i) {
+    const int k = s.dominant[i];
+    const size_t c = std::find(s.freq.begin(), s.freq.end(), k) - s.freq.begin();
+    out += strfmt("%s%d (%.2f)", i ? ", " : "", k, s.energy[c]);
+  }
+  if (s.dominant.size() > most) out += strfmt(", ... %zu in all", s.dominant.size());
+  return out;
+}
+
+std::string text_report(const InspectOptions& o, const Task& t, const Loaded& in,
+                        const Analysis& a) {
+  const DihedralGroup& G = t.G;
+  std::string r = "rfm inspect: " + in.matrix_path + "\n";
+  r += settings_line("task", task_name(t) + strfmt(", M %dx%d", int(in.M.rows()), int(in.M.cols())));
+  r += settings_line("normalised", o.normalize == "diag" ? "D^-1/2 M D^-1/2 (D = diag M)" : "no");
+  r += settings_line("group", strfmt("Dih(A), %d elements on %zu coordinates%s", G.elements(),
+                                     G.coords.size(),
+                                     G.coords.size() < size_t(2 * G.q) ? " (residue 0 left out)"
+                                                                       : ""));
+  r += "\ngroup algebra (alpha_g = <M, R_g>_F / 2n)\n";
+  std::string top;
+  for (int i = 0; i < o.top && i < G.elements(); ++i)
+    top += strfmt("%s%s %+.4f", i ? "   " : "", G.name(a.ranked[i]).c_str(), a.alpha(a.ranked[i]));
+  r += settings_line("strongest", top);
+  r += settings_line("d_alg", strfmt("%.4g", a.d_alg));
+  r += settings_line("d_comm", strfmt("%.4g (subgroup <%s>, %zu elements)", a.d_comm,
+                                      o.subgroup.c_str(), a.subgroup.size()));
+  r += "\nblocks (row slot, column slot; " +
+       std::string(G.task == "mul" || G.task == "div" ? "discrete-log order, residue 0 dropped"
+                                                      : "symbol order") +
+       ")\n  block  share  circ_dev  circ_rev  dc share  dominant frequencies (share)\n";
+  for (const BlockReport& b : a.blocks)
+    r += strfmt("  %-5s  %5.3f  %8.2e  %8.2e  %8.3f  %s\n", b.name.c_str(), b.norm_share,
+                b.circ_dev, b.circ_dev_rev, b.spectrum.dc_share, freq_list(b.spectrum, 6).c_str());
+  r += "\nverdicts\n";
+  r += settings_line("block-circulant", strfmt("%s (largest block deviation %.2e, limit %.0e)",
+                                               a.circulant ? "yes" : "no", a.worst_circ,
+                                               kCirculantTol));
+  r += settings_line("sparse spectrum", strfmt("%s (%s)", a.sparse ? "yes" : "no",
+                                               a.sparse_note.c_str()));
+  r += settings_line("group algebra", strfmt("%s (d_alg %.2e, limit %.2g)",
+                                             a.in_algebra ? "yes" : "no", a.d_alg, kAlgebraTol));
+  if (a.have_norms)
+    r += "\nheld-out points (split.npz)\n" +
+         settings_line("||M x||", strfmt("test mean %.3g, max %.3g; train mean %.3g",
+                                         a.norm_test_mean, a.norm_test_max, a.norm_train_mean));
+  if (a.have_orbit)
+    r += strfmt("\norbit test (sr^%d, random split frac %g seed %llu, %s L = %g)\n", o.orbit,
+                o.frac, (unsigned long long)o.seed, o.kernel.c_str(), o.bandwidth) +
+         settings_line("precision", strfmt("%.4f (%d of %d correct test points are reflections "
+                                           "of training points)",
+                                           a.orbit.precision, a.orbit.both, a.orbit.correct)) +
+         settings_line("recall", strfmt("%.4f (%d of %d reflected test points are correct; "
+                                        "%d test points)",
+                                        a.orbit.recall, a.orbit.both, a.orbit.reflected,
+                                        a.orbit.n_test));
+  return r;
+}
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+nlohmann::json json_report(const InspectOptions& o, const Task& t, const Loaded& in,
+                           const Analysis& a) {
+  nlohmann::json j;
+  j["input"] = in.matrix_path;
+  j["task"] = t.ds.task;
+  j["p"] = t.ds.p;
+  if (t.ds.task == "group") j["group"] = t.abelian.name();
+  j["normalize"] = o.normalize;
+  nlohmann::json elems = nlohmann::json::array();
+  for (int e : a.ranked) elems.push_back({{"name", t.G.name(e)}, {"alpha", a.alpha(e)}});
+  j["elements"] = elems;  // all 2n, strongest first
+  j["d_alg"] = num(a.d_alg);
+  j["d_comm"] = {{"subgroup", o.subgroup}, {"order", a.subgroup.size()}, {"value", num(a.d_comm)}};
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const BlockReport& b : a.blocks)
+    blocks.push_back({{"block", b.name},
+                      {"norm_share", num(b.norm_share)},
+                      {"circ_dev", num(b.circ_dev)},
+                      {"circ_dev_rev", num(b.circ_dev_rev)},
+                      {"freq", b.spectrum.freq},
+                      {"energy", b.spectrum.energy},
+                      {"dominant", b.spectrum.dominant}});
+  j["blocks"] = blocks;
+  j["verdicts"] = {{"block_circulant", a.circulant},
+                   {"sparse_spectrum", a.sparse},
+                   {"group_algebra", a.in_algebra}};
+  if (a.have_norms)
+    j["held_out_norms"] = {{"test_mean", num(a.norm_test_mean)},
+                           {"test_max", num(a.norm_test_max)},
+                           {"train_mean", num(a.norm_train_mean)}};
+  if (a.have_orbit)
+    j["orbit"] = {{"reflection", o.orbit},   {"frac", o.frac},
+                  {"seed", o.seed},          {"n_test", a.orbit.n_test},
+                  {"correct", a.orbit.correct}, {"reflected", a.orbit.reflected},
+                  {"both", a.orbit.both},    {"precision", num(a.orbit.precision)},
+                  {"recall", num(a.orbit.recall)}};
+  return j;
+}
+
+// M in analysis order (mul/div: residue 0 first, then discrete-log order) and its four blocks.
+void write_pictures(const std::string& dir, const Analysis& a) {
+  make_dirs(dir);
+  const BlockLayout& L = a.layout;
+  std::vector<int> order;
+  for (int u = 0; u < L.q; ++u)
+    if (std::find(L.symbols.begin(), L.symbols.end(), u) == L.symbols.end()) order.push_back(u);
+  order.insert(order.end(), L.symbols.begin(), L.symbols.end());
+  const int d = 2 * L.q;
+  MatrixXd P(d, d);
+  for (int j = 0; j < d; ++j)
+    for (int i = 0; i < d; ++i)
+      P(i, j) = a.M((i / L.q) * L.q + order[i % L.q], (j / L.q) * L.q + order[j % L.q]);
+  // The diagonal dominates a normalised M; scale by the largest off-diagonal entry so the
+  // structure shows (the diagonal saturates).
+  MatrixXd off = P;
+  off.diagonal().setZero();
+  write_heatmap_png(dir + "/M.png", P, off.cwiseAbs().maxCoeff(), L.q);
+  for (const BlockReport& b : a.blocks) {
+    MatrixXd B = slot_block(a.M, L, b.row_slot, b.col_slot), Bo = B;
+    if (b.row_slot == b.col_slot) Bo.diagonal().setZero();
+    write_heatmap_png(dir + "/block_" + b.name.substr(0, 1) + b.name.substr(2, 1) + ".png", B,
+                      Bo.cwiseAbs().maxCoeff());
+  }
+}
+
+void run_inspect(InspectOptions o) {
+  const Loaded in = load_input(o.input);
+  fill_from_config(o, in.config);
+  const Task t = make_task(o);
+  RFM_CHECK(in.M.rows() == t.ds.inputs.d, "%s is %dx%d, but %s has d = %d inputs",
+            in.matrix_path.c_str(), int(in.M.rows()), int(in.M.cols()), task_name(t).c_str(),
+            t.ds.inputs.d);
+  const Analysis a = analyse(o, t, in);
+  if (!o.png.empty()) write_pictures(o.png, a);
+  if (o.json)
+    std::printf("%s\n", json_report(o, t, in, a).dump(2).c_str());
+  else
+    std::printf("%s", text_report(o, t, in, a).c_str());
+}
+
+}  // namespace
+
+static void setup_inspect(CLI::App& app) {
+  auto o = std::make_shared<InspectOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "inspect", "Analyse a feature matrix: group elements, structure verdicts, spectrum, PNGs");
+  sub->add_option("input", o->input, "An .npy feature matrix or a run directory")->required();
+  sub->add_option("--task", o->task, "add, sub, mul, div or group (default: config.json)");
+  sub->add_option("--p", o->p, "Modulus (default: config.json)");
+  sub->add_option("--group", o->group, "--task group: factors, e.g. 3x7 (default: config.json)");
+  sub->add_option("--normalize", o->normalize,
+                  "diag: analyse D^-1/2 M D^-1/2 (alpha of r^0 = 1); none: M as it is")
+      ->check(CLI::IsMember({"diag", "none"}))
+      ->capture_default_str();
+  sub->add_option("--top", o->top, "Strongest group elements listed")->capture_default_str();
+  sub->add_option("--subgroup", o->subgroup,
+                  "Generators of the subgroup H of d_comm, e.g. s or r^1 or s,r^1")
+      ->capture_default_str();
+  sub->add_flag("--json", o->json, "Print the report as JSON");
+  sub->add_option("--png", o->png, "Write heatmaps M.png and block_<rc>.png into this directory");
+  sub->add_option("--orbit", o->orbit,
+                  "Orbit test: fit with M on a random split, compare correct test points with "
+                  "the reflections sr^k of training points (give k)");
+  sub->add_option("--frac", o->frac, "Orbit test: training fraction")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Orbit test: seed of the split")->capture_default_str();
+  sub->add_option("--kernel", o->kernel, "Orbit test kernel (default: config.json, gaussian)");
+  sub->add_option("--bandwidth", o->bandwidth, "Orbit test bandwidth (default: config.json, 2.5)");
+  sub->callback([o] { run_inspect(*o); });
+}
+
+RFM_COMMAND(inspect, setup_inspect);
+
+}  // namespace rfm

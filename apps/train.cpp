@@ -1,0 +1,237 @@
+// `rfm train`: a companion neural network (REFERENCE.md section 5) on the task and split of
+// `rfm grok`, or on the exact split of an earlier run (--split-from); prints a live table of
+// logged epochs and writes a run directory (DESIGN.md).
+#include <omp.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/commands.h"
+#include "neural/neural.h"
+
+namespace rfm {
+
+namespace {
+
+struct TrainCliOptions {
+  std::string task = "add";
+  int p = 61;
+  double frac = 0.5;
+  uint64_t split_seed = 0;  // seed of the random split (as `rfm grok --seed`)
+  int64_t init_seed = -1;   // seed of initialisation and batch order (-1: the split seed)
+  std::string split_from;   // run directory whose split.npz to reuse
+  std::string loss = "mse";
+  TrainOptions train;
+  std::string out;  // default: runs/<task>-p<p>-<model>-<timestamp>
+  int threads = 0;
+  bool force = false, quiet = false;
+};
+
+std::string default_out(const TrainCliOptions& o) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return strfmt("runs/%s-p%d-%s-%s", o.task.c_str(), o.p, to_string(o.train.model), stamp);
+}
+
+// The split of an earlier run: split.npz (train, test) and, when present, its config.json's
+// task and p, which must agree with ours.
+Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
+  namespace fs = std::filesystem;
+  const std::string path = dir + "/split.npz";
+  RFM_CHECK(fs::exists(path), "--split-from %s has no split.npz", dir.c_str());
+  if (fs::exists(dir + "/config.json")) {
+    std::ifstream in(dir + "/config.json");
+    const nlohmann::json cfg = nlohmann::json::parse(in);
+    if (cfg.contains("task") && cfg.contains("p"))
+      RFM_CHECK(cfg["task"] == o.task && cfg["p"] == o.p,
+                "--split-from %s is a split of %s mod %d, but this run is %s mod %d",
+                dir.c_str(), cfg["task"].get<std::string>().c_str(), cfg["p"].get<int>(),
+                o.task.c_str(), o.p);
+  }
+  Split s;
+  for (const char* name : {"train", "test"}) {
+    for (int64_t i : npz_load_ints(path, name)) {
+      RFM_CHECK(i >= 0 && i < N, "--split-from %s: index %lld in %s is outside 0..%d",
+                dir.c_str(), (long long)i, name, N - 1);
+      (std::string(name) == "train" ? s.train : s.test).push_back(int(i));
+    }
+  }
+  RFM_CHECK(!s.train.empty(), "--split-from %s has an empty training set", dir.c_str());
+  return s;
+}
+
+std::vector<int> pick(const std::vector<int>& labels, const std::vector<int>& idx) {
+  std::vector<int> out;
+  for (int i : idx) out.push_back(labels[i]);
+  return out;
+}
+
+nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Split& s) {
+  const TrainOptions& t = o.train;
+  return {{"command", "train"},
+          {"version", RFM_VERSION},
+          {"model", to_string(t.model)},
+          {"task", o.task},
+          {"p", o.p},
+          {"frac", o.frac},
+          {"split_seed", o.split_seed},
+          {"split_from", o.split_from},
+          {"n_train", s.train.size()},
+          {"n_test", s.test.size()},
+          {"d", ds.inputs.d},
+          {"c", ds.c},
+          {"epochs", t.epochs},
+          {"batch", t.batch},
+          {"lr", t.adamw.lr},
+          {"weight_decay", t.adamw.weight_decay},
+          {"beta1", t.adamw.beta1},
+          {"beta2", t.adamw.beta2},
+          {"eps", t.adamw.eps},
+          {"warmup_steps", t.warmup_steps},
+          {"seed", t.seed},
+          {"width", t.mlp.H},
+          {"loss", o.loss},
+          {"init_scale", t.init_scale},
+          {"agop_centering", t.agop_centering ? "on" : "off"},
+          {"precision", t.fp64 ? "fp64" : "fp32"},
+          {"log_every", t.log_every},
+          {"blas", blas_description()},
+          {"threads", blas_threads()}};
+}
+
+std::string table_header() {
+  return "epoch  train_acc  test_acc  train_loss  test_loss  w_norm  nfm~agop  nodiag  "
+         "circ_dev    sec\n";
+}
+
+double measure(const EpochStats& s, const std::string& name) {
+  for (const auto& m : s.measures)
+    if (m.first == name) return m.second;
+  return kNaN;
+}
+
+std::string table_row(const EpochStats& s) {
+  return strfmt("%5d  %9.4f  %8.4f  %10.3e  %9.3e  %6.2f  %8.4f  %6.4f  %8.2e  %5.2f\n",
+                s.epoch, s.train_acc, s.test_acc, s.train_loss, s.test_loss, s.weight_norm,
+                measure(s, "nfm_agop_corr"), measure(s, "nfm_agop_corr_nodiag"),
+                measure(s, "nfm_circ_dev"), s.seconds);
+}
+
+void run_train(TrainCliOptions o) {
+  o.train.validate();
+  RFM_CHECK(o.threads >= 0, "--threads %d must be >= 0", o.threads);
+  if (o.threads > 0) {
+    set_blas_threads(o.threads);
+    omp_set_num_threads(o.threads);
+  }
+  o.train.seed = o.init_seed >= 0 ? uint64_t(o.init_seed) : o.split_seed;
+  o.train.mlp.loss = o.loss == "mse" ? Loss::mse : Loss::cross_entropy;
+  const Op op = op_from_string(o.task);
+  const Dataset ds = make_modular_task(op, o.p);
+  const Split split = o.split_from.empty() ? random_split(ds.N(), o.frac, o.split_seed)
+                                           : split_from_run(o.split_from, o, ds.N());
+  NeuralProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
+                   pick(ds.labels, split.train), pick(ds.labels, split.test), ds.c, o.p, op};
+  if (o.out.empty()) o.out = default_out(o);
+  namespace fs = std::filesystem;
+  RFM_CHECK(!fs::exists(o.out) || o.force,
+            "output directory %s exists (pass --force to overwrite, or another --out)",
+            o.out.c_str());
+  make_dirs(o.out);
+  write_text_atomic(o.out + "/config.json", config_json(o, ds, split).dump(2) + "\n");
+  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+  npz_save(o.out + "/split.npz", {{"train", npy_bytes_ints(ints(split.train))},
+                                  {"test", npy_bytes_ints(ints(split.test))}});
+
+  const TrainOptions& t = o.train;
+  std::string head = strfmt("rfm train: %s on %s mod %d (%zu train, %zu test), split %s\n",
+                            to_string(t.model), o.task.c_str(), o.p, split.train.size(),
+                            split.test.size(),
+                            o.split_from.empty()
+                                ? strfmt("frac %g seed %llu", o.frac,
+                                         (unsigned long long)o.split_seed).c_str()
+                                : ("from " + o.split_from).c_str());
+  head += settings_line("model", strfmt("width %d, loss %s, init scale %g", t.mlp.H,
+                                        o.loss.c_str(), t.init_scale));
+  head += settings_line("optimiser",
+                        strfmt("AdamW lr %g, weight decay %g, betas (%g, %g), batch %d, "
+                               "%d epochs, warm-up %d steps",
+                               t.adamw.lr, t.adamw.weight_decay, t.adamw.beta1, t.adamw.beta2,
+                               t.batch, t.epochs, t.warmup_steps));
+  head += settings_line("precision", t.fp64 ? "fp64" : "fp32");
+  head += settings_line("blas", blas_description());
+  head += settings_line("output", o.out);
+  if (!o.quiet) std::printf("%s\n%s", head.c_str(), table_header().c_str());
+
+  std::vector<EpochStats> rows;
+  EpochCallback live = [&](const EpochStats& s) {
+    rows.push_back(s);
+    if (!o.quiet) std::printf("%s", table_row(s).c_str());
+    std::fflush(stdout);
+    write_text_atomic(o.out + "/metrics.csv", epochs_csv(rows));
+    return Decision::proceed;
+  };
+  const TrainSummary sum = train_network(o.train, pb, {live});
+  write_train_results(o.out, sum);
+  std::printf("%s\n", sum.brief_report().c_str());
+}
+
+}  // namespace
+
+static void setup_train(CLI::App& app) {
+  auto o = std::make_shared<TrainCliOptions>();
+  TrainOptions& t = o->train;
+  CLI::App* sub = app.add_subcommand(
+      "train", "A neural baseline on a modular task and split: live table, run directory");
+  add_enum_option(*sub, "--model", t.model,
+                  {{"mlp", Model::mlp}, {"transformer", Model::transformer}},
+                  "Network: mlp f(x) = W2 (W1 x)^2 (Mallinar et al.), transformer (Nanda et al.)");
+  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div")
+      ->capture_default_str();
+  sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
+  sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
+      ->capture_default_str();
+  sub->add_option("--seed", o->split_seed,
+                  "Seed of the random split (as rfm grok --seed) and, unless --init-seed is "
+                  "given, of the initialisation and batch order")
+      ->capture_default_str();
+  sub->add_option("--split-from", o->split_from,
+                  "Reuse the exact split of a run directory (its split.npz)");
+  sub->add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str();
+  sub->add_option("--lr", t.adamw.lr, "AdamW learning rate")->capture_default_str();
+  sub->add_option("--weight-decay", t.adamw.weight_decay, "AdamW decoupled weight decay")
+      ->capture_default_str();
+  sub->add_option("--beta1", t.adamw.beta1, "AdamW beta1")->capture_default_str();
+  sub->add_option("--beta2", t.adamw.beta2, "AdamW beta2")->capture_default_str();
+  sub->add_option("--warmup", t.warmup_steps, "Linear learning-rate warm-up steps")
+      ->capture_default_str();
+  sub->add_option("--batch", t.batch, "Mini-batch size (0: full batch)")->capture_default_str();
+  sub->add_option("--width", t.mlp.H, "MLP hidden width")->capture_default_str();
+  sub->add_option("--loss", o->loss, "Loss: mse (on one-hot targets) or ce (cross-entropy)")
+      ->check(CLI::IsMember({"mse", "ce"}))
+      ->capture_default_str();
+  sub->add_option("--init-scale", t.init_scale, "Multiplies the nn.Linear initialisation")
+      ->capture_default_str();
+  add_enum_option(*sub, "--agop-centering", t.agop_centering, {{"on", true}, {"off", false}},
+                  "Subtract the mean Jacobian before the network's AGOP");
+  add_enum_option(*sub, "--precision", t.fp64, {{"fp32", false}, {"fp64", true}},
+                  "Training arithmetic");
+  sub->add_option("--log-every", t.log_every, "Record metrics every N epochs")
+      ->capture_default_str();
+  sub->add_option("--init-seed", o->init_seed,
+                  "Seed of initialisation and batch order (-1: the --seed value)")
+      ->capture_default_str();
+  sub->add_option("--out", o->out, "Run directory (default runs/<task>-p<p>-<model>-<time>)");
+  sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
+      ->capture_default_str();
+  sub->add_flag("--force", o->force, "Overwrite an existing run directory");
+  sub->add_flag("--quiet", o->quiet, "No live table");
+  sub->callback([o] { run_train(*o); });
+}
+
+RFM_COMMAND(train, setup_train);
+
+}  // namespace rfm

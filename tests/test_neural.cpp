@@ -1,0 +1,298 @@
+// neural/: every layer's backward and the whole MLP against central finite differences (fp64),
+// AdamW against its documented formula, the MLP's AGOP against a per-point oracle and against
+// finite-difference Jacobians, and `rfm train` end to end.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "neural/neural.h"
+#include "tests/test_util.h"
+
+using namespace rfm;
+using rfm::test::random_matrix;
+using rfm::test::rel_error;
+
+namespace {
+
+// Central differences of a scalar function of x, in place (x is restored). Step h = 1e-5 on
+// O(1) values: truncation error h^2 ~ 1e-10 and round-off eps/h ~ 1e-11 in fp64, so analytic
+// and numeric gradients agree to about 1e-8 relative; the checks use 1e-6.
+std::vector<double> numeric_grad(std::vector<double>& x, const std::function<double()>& f) {
+  const double h = 1e-5;
+  std::vector<double> g(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double x0 = x[i];
+    x[i] = x0 + h;
+    const double fp = f();
+    x[i] = x0 - h;
+    const double fm = f();
+    x[i] = x0;
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return g;
+}
+
+double rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), 1e-300);
+}
+
+std::vector<double> random_vec(size_t n, uint64_t seed) {
+  const MatrixXd r = random_matrix(int(n), 1, seed);
+  return std::vector<double>(r.data(), r.data() + n);
+}
+
+// <r, out>: a scalar whose gradient with respect to out is r.
+double dot(const std::vector<double>& r, const std::vector<double>& out) {
+  double s = 0;
+  for (size_t i = 0; i < r.size(); ++i) s += r[i] * out[i];
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("neural layers: linear backward matches central differences") {
+  const int N = 3, I = 4, O = 5;
+  std::vector<double> x = random_vec(I * N, 1), W = random_vec(O * I, 2), r = random_vec(O * N, 3);
+  std::vector<double> out(O * N), dx(I * N, 0.0), dW(O * I, 0.0);
+  auto f = [&] {
+    linear_forward(out.data(), x.data(), W.data(), N, I, O);
+    return dot(r, out);
+  };
+  linear_backward(dx.data(), dW.data(), r.data(), x.data(), W.data(), N, I, O);
+  CHECK(rel_diff(dx, numeric_grad(x, f)) < 1e-6);
+  CHECK(rel_diff(dW, numeric_grad(W, f)) < 1e-6);
+  // Backward accumulates: a second call doubles the gradients.
+  linear_backward(dx.data(), dW.data(), r.data(), x.data(), W.data(), N, I, O);
+  std::vector<double> g = numeric_grad(W, f);
+  for (double& v : g) v *= 2;
+  CHECK(rel_diff(dW, g) < 1e-6);
+}
+
+TEST_CASE("neural layers: square and relu backward match central differences") {
+  const int n = 12;
+  std::vector<double> h = random_vec(n, 4), r = random_vec(n, 5), out(n);
+  for (double& v : h)
+    if (std::abs(v) < 1e-3) v = 0.5;  // keep relu away from its kink at the step size
+  std::vector<double> dh(n, 0.0);
+  auto fs = [&] {
+    square_forward(out.data(), h.data(), n);
+    return dot(r, out);
+  };
+  square_backward(dh.data(), r.data(), h.data(), n);
+  CHECK(rel_diff(dh, numeric_grad(h, fs)) < 1e-6);
+  std::fill(dh.begin(), dh.end(), 0.0);
+  auto fr = [&] {
+    relu_forward(out.data(), h.data(), n);
+    return dot(r, out);
+  };
+  relu_backward(dh.data(), r.data(), h.data(), n);
+  CHECK(rel_diff(dh, numeric_grad(h, fr)) < 1e-6);
+}
+
+TEST_CASE("neural layers: MSE and cross-entropy backward match central differences") {
+  const int N = 4, V = 6;
+  const std::vector<int> y = {0, 5, 2, 2};
+  std::vector<double> z = random_vec(N * V, 6), probs(N * V), dz(N * V, 0.0);
+  auto fm = [&] { return mse_forward(z.data(), y.data(), N, V); };
+  mse_backward(dz.data(), z.data(), y.data(), N, V);
+  CHECK(rel_diff(dz, numeric_grad(z, fm)) < 1e-6);
+  // A hand value: out = 0 everywhere gives loss 1/V.
+  std::vector<double> zero(N * V, 0.0);
+  CHECK(mse_forward(zero.data(), y.data(), N, V) == doctest::Approx(1.0 / V));
+  std::fill(dz.begin(), dz.end(), 0.0);
+  auto fc = [&] { return crossentropy_forward(probs.data(), z.data(), y.data(), N, V); };
+  fc();
+  crossentropy_backward(dz.data(), probs.data(), y.data(), N, V);
+  CHECK(rel_diff(dz, numeric_grad(z, fc)) < 1e-6);
+  CHECK(crossentropy_forward(probs.data(), zero.data(), y.data(), N, V) ==
+        doctest::Approx(std::log(double(V))));
+}
+
+TEST_CASE("AdamW: two steps match the torch.optim.AdamW formula written out") {
+  AdamWConfig cfg;
+  cfg.lr = 0.1;
+  cfg.weight_decay = 0.5;
+  double theta = 1.5, m = 0, v = 0;
+  const double g1 = 0.3, g2 = -0.7;
+  adamw_update(&theta, &g1, &m, &v, 1, cfg, 1, cfg.lr);
+  adamw_update(&theta, &g2, &m, &v, 1, cfg, 2, cfg.lr);
+  // By hand, following the PyTorch documentation step by step.
+  double th = 1.5, mm = 0, vv = 0;
+  const double gs[2] = {g1, g2};
+  for (int t = 1; t <= 2; ++t) {
+    th -= 0.1 * 0.5 * th;
+    mm = 0.9 * mm + 0.1 * gs[t - 1];
+    vv = 0.999 * vv + 0.001 * gs[t - 1] * gs[t - 1];
+    const double mh = mm / (1 - std::pow(0.9, t)), vh = vv / (1 - std::pow(0.999, t));
+    th -= 0.1 * mh / (std::sqrt(vh) + 1e-8);
+  }
+  CHECK(theta == doctest::Approx(th).epsilon(1e-14));
+}
+
+TEST_CASE("MLP f(x) = W2 (W1 x)^2: whole-model gradients match central differences") {
+  for (Loss loss : {Loss::mse, Loss::cross_entropy}) {
+    CAPTURE(to_string(loss));
+    const MlpConfig cfg{7, 5, 4, loss};
+    const int B = 3;
+    Mlp<double> model;
+    mlp_init(model, cfg, B, 11);
+    const std::vector<double> x = random_vec(cfg.D * B, 12);
+    const std::vector<int> y = {1, 3, 0};
+    mlp_forward(model, x.data(), y.data(), B);
+    mlp_zero_grad(model);
+    mlp_backward(model, x.data(), y.data());
+    std::vector<double> analytic = model.grad_memory;
+    auto f = [&] { return double(mlp_forward(model, x.data(), y.data(), B)); };
+    CHECK(rel_diff(analytic, numeric_grad(model.param_memory, f)) < 1e-6);
+  }
+}
+
+TEST_CASE("MLP AGOP: Hadamard route matches the per-point oracle and finite differences") {
+  const int D = 6, H = 5, V = 3, n = 8;
+  const MatrixXd W1 = random_matrix(H, D, 21), W2 = random_matrix(V, H, 22);
+  const MatrixXd X = random_matrix(D, n, 23);
+  for (bool centering : {false, true}) {
+    CAPTURE(centering);
+    const MatrixXd G = mlp_agop(W1, W2, X, centering);
+    CHECK(rel_error(G, mlp_agop_reference(W1, W2, X, centering)) < 1e-13);
+  }
+  // Jacobians by central differences of f(x) = W2 (W1 x)^2, then the AGOP by its definition.
+  MatrixXd G = MatrixXd::Zero(D, D);
+  auto f = [&](const VectorXd& x) -> VectorXd {
+    return W2 * (W1 * x).array().square().matrix();
+  };
+  for (int j = 0; j < n; ++j) {
+    MatrixXd J(V, D);
+    for (int k = 0; k < D; ++k) {
+      VectorXd e = VectorXd::Zero(D);
+      e(k) = 1e-5;
+      J.col(k) = (f(X.col(j) + e) - f(X.col(j) - e)) / 2e-5;
+    }
+    G += J.transpose() * J / n;
+  }
+  CHECK(rel_error(mlp_agop(W1, W2, X, false), G) < 1e-8);
+  CHECK(rel_error(mlp_nfm(W1), W1.transpose() * W1) == 0.0);
+}
+
+TEST_CASE("Pearson correlation: exact on affine pairs, diagonal excluded on request") {
+  const MatrixXd A = random_matrix(5, 5, 31);
+  CHECK(pearson_correlation(A, 3 * A.array() + 2, false) == doctest::Approx(1.0));
+  CHECK(pearson_correlation(A, -A, false) == doctest::Approx(-1.0));
+  MatrixXd B = A;
+  B.diagonal().setConstant(100.0);  // only the diagonal differs
+  CHECK(pearson_correlation(A, B, true) == doctest::Approx(1.0));
+  CHECK(pearson_correlation(A, B, false) < 0.9);
+}
+
+TEST_CASE("MLP training: fp32 and fp64 agree on the first steps; training reduces the loss") {
+  Dataset ds = make_modular_task(Op::add, 7);
+  const Split split = random_split(ds.N(), 0.6, 1);
+  auto pick = [&](const std::vector<int>& idx) {
+    std::vector<int> y;
+    for (int i : idx) y.push_back(ds.labels[i]);
+    return y;
+  };
+  NeuralProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test), pick(split.train),
+                   pick(split.test), ds.c, 7, Op::add};
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch = 8;
+  o.mlp.H = 16;
+  TrainSummary s64, s32;
+  o.fp64 = true;
+  s64 = train_network(o, pb, {});
+  o.fp64 = false;
+  s32 = train_network(o, pb, {});
+  REQUIRE(s64.epochs.size() == 4);
+  REQUIRE(s32.epochs.size() == 4);
+  CHECK(s64.precision_used == "fp64");
+  CHECK(s32.precision_used == "fp32");
+  // The same seed gives the same initialisation and batch order; fp32 round-off (~1e-7) grows
+  // slowly over 3 epochs of Adam, so 1e-4 relative is ample and still catches any logic slip.
+  CHECK(s32.epochs.back().train_loss == doctest::Approx(s64.epochs.back().train_loss).epsilon(1e-4));
+  CHECK(s64.epochs.back().train_loss < s64.epochs.front().train_loss);
+  CHECK(s64.steps == 3 * ((int(split.train.size()) + 7) / 8));
+  CHECK(s64.nfm.rows() == 14);
+  CHECK(s64.agop.rows() == 14);
+}
+
+// --- the command line -----------------------------------------------------------------------
+
+namespace {
+
+struct CliResult {
+  int status;
+  std::string output;
+};
+
+CliResult run_cli(const std::string& args) {
+  const std::string cmd = std::string(RFM_BINARY) + " " + args + " 2>&1";
+  CliResult r{-1, ""};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[4096];
+  while (size_t got = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, got);
+  r.status = pclose(pipe);
+  return r;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rfm_test_neural_" + std::to_string(getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir.parent_path());
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("rfm train --model mlp: groks add mod 23 and reuses a split with --split-from") {
+  namespace fs = std::filesystem;
+  const fs::path out = temp_dir("mlp23"), again = temp_dir("mlp23_again");
+  CliResult r = run_cli("train --model mlp --task add --p 23 --frac 0.5 --width 256 --epochs 40 "
+                        "--log-every 10 --out " + out.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  for (const char* f : {"config.json", "split.npz", "metrics.csv", "summary.json",
+                        "NFM_final.npy", "AGOP_final.npy"})
+    CHECK(fs::exists(out / f));
+  std::ifstream sj(out / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(sj);
+  CHECK(summary["final"]["train_acc"].get<double>() == 1.0);
+  CHECK(summary["final"]["test_acc"].get<double>() >= 0.9);
+  CHECK(summary["final"]["nfm_agop_corr"].get<double>() > 0.9);
+  std::ifstream mc(out / "metrics.csv");
+  std::string header;
+  std::getline(mc, header);
+  CHECK(header.rfind("epoch,train_acc,test_acc,train_loss,test_loss", 0) == 0);
+  const MatrixXd nfm = npy_load((out / "NFM_final.npy").string());
+  CHECK(nfm.rows() == 46);
+
+  r = run_cli("train --model mlp --task add --p 23 --epochs 1 --width 8 --split-from " +
+              out.string() + " --out " + again.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(npz_load_ints((again / "split.npz").string(), "train") ==
+        npz_load_ints((out / "split.npz").string(), "train"));
+  r = run_cli("train --task sub --p 23 --epochs 1 --split-from " + out.string() + " --out " +
+              temp_dir("bad_split").string());
+  CHECK(r.status != 0);
+  CHECK(r.output.find("split of add mod 23") != std::string::npos);
+  r = run_cli("train --epochs 0");
+  CHECK(r.status != 0);
+  CHECK(r.output.find("--epochs 0 must be >= 1") != std::string::npos);
+}
