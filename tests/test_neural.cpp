@@ -260,11 +260,12 @@ std::filesystem::path temp_dir(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("rfm train --model mlp: groks add mod 23 and reuses a split with --split-from") {
+TEST_CASE("rfm train --model mlp: groks add mod 61 and reuses a split with --split-from") {
   namespace fs = std::filesystem;
-  const fs::path out = temp_dir("mlp23"), again = temp_dir("mlp23_again");
-  CliResult r = run_cli("train --model mlp --task add --p 23 --frac 0.5 --width 256 --epochs 40 "
-                        "--log-every 10 --out " + out.string());
+  // Width 256 instead of 1024 keeps it to about 2 s; it groks by epoch 20 (seed 0).
+  const fs::path out = temp_dir("mlp61"), again = temp_dir("mlp61_again");
+  CliResult r = run_cli("train --model mlp --task add --p 61 --frac 0.5 --width 256 --epochs 25 "
+                        "--log-every 5 --out " + out.string());
   INFO(r.output);
   REQUIRE(r.status == 0);
   for (const char* f : {"config.json", "split.npz", "metrics.csv", "summary.json",
@@ -273,25 +274,25 @@ TEST_CASE("rfm train --model mlp: groks add mod 23 and reuses a split with --spl
   std::ifstream sj(out / "summary.json");
   const nlohmann::json summary = nlohmann::json::parse(sj);
   CHECK(summary["final"]["train_acc"].get<double>() == 1.0);
-  CHECK(summary["final"]["test_acc"].get<double>() >= 0.9);
+  CHECK(summary["final"]["test_acc"].get<double>() >= 0.99);
   CHECK(summary["final"]["nfm_agop_corr"].get<double>() > 0.9);
   std::ifstream mc(out / "metrics.csv");
   std::string header;
   std::getline(mc, header);
   CHECK(header.rfind("epoch,train_acc,test_acc,train_loss,test_loss", 0) == 0);
   const MatrixXd nfm = npy_load((out / "NFM_final.npy").string());
-  CHECK(nfm.rows() == 46);
+  CHECK(nfm.rows() == 122);
 
-  r = run_cli("train --model mlp --task add --p 23 --epochs 1 --width 8 --split-from " +
+  r = run_cli("train --model mlp --task add --p 61 --epochs 1 --width 8 --split-from " +
               out.string() + " --out " + again.string());
   INFO(r.output);
   REQUIRE(r.status == 0);
   CHECK(npz_load_ints((again / "split.npz").string(), "train") ==
         npz_load_ints((out / "split.npz").string(), "train"));
-  r = run_cli("train --task sub --p 23 --epochs 1 --split-from " + out.string() + " --out " +
+  r = run_cli("train --task sub --p 61 --epochs 1 --split-from " + out.string() + " --out " +
               temp_dir("bad_split").string());
   CHECK(r.status != 0);
-  CHECK(r.output.find("split of add mod 23") != std::string::npos);
+  CHECK(r.output.find("split of add mod 61") != std::string::npos);
   r = run_cli("train --epochs 0");
   CHECK(r.status != 0);
   CHECK(r.output.find("--epochs 0 must be >= 1") != std::string::npos);

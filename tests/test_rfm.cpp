@@ -164,3 +164,24 @@ TEST_CASE("dense fixtures: Gram, predictions, Jacobians and AGOP match NumPy") {
                     npy_load(fixture(base + "agop_train_centered"))) < 1e-10);
   }
 }
+
+TEST_CASE("the one-hot route gives the dense route's accuracy curve") {
+  const int p = 23;
+  Dataset ds = make_modular_task(Op::add, p);
+  Split s = random_split(ds.N(), 0.5, 3);
+  RfmProblem pb{ds.inputs.rows(s.train), ds.inputs.rows(s.test),
+                one_hot_labels(ds.labels, s.train, p), one_hot_labels(ds.labels, s.test, p)};
+  auto curve = [&](AgopPath path) {
+    RfmOptions o;
+    o.iters = 8;
+    o.agop.path = path;
+    return run_rfm(o, pb, MatrixXd::Identity(2 * p, 2 * p), {});
+  };
+  const RfmSummary fast = curve(AgopPath::onehot), dense = curve(AgopPath::dense);
+  for (int t = 0; t < 8; ++t) {
+    CAPTURE(t);
+    CHECK(std::abs(fast.iterations[t].test_acc - dense.iterations[t].test_acc) <= 0.002);
+    CHECK(fast.iterations[t].test_mse == doctest::Approx(dense.iterations[t].test_mse).epsilon(1e-8));
+  }
+  CHECK(rel_error(fast.M_final, dense.M_final) < 1e-6);
+}
