@@ -1,5 +1,6 @@
-// `rfm grok`: RFM on a modular-arithmetic task and a random split; prints a live table of
-// iterations and writes a run directory (DESIGN.md).
+// `rfm grok`: RFM on a modular-arithmetic or abelian group task and a random or symmetric
+// (degenerate, moved-point) split; prints a live table of iterations and writes a run
+// directory (DESIGN.md).
 #include <omp.h>
 
 #include <algorithm>
@@ -28,11 +29,11 @@ struct GrokOptions {
   bool force = false;     // overwrite an existing output directory
   bool quiet = false;     // no live table
   // Symmetric splits and group tasks (REFERENCE.md 1.1; data.h DihedralGroup).
-  std::string group;                // --task group: the factors, e.g. 3x7
-  std::string split = "random";     // random or degenerate
-  std::vector<int> reflections;     // k of the reflections sr^k (default: s)
+  std::string group;             // --task group: the factors, e.g. 3x7
+  std::string split = "random";  // random or degenerate
+  std::vector<int> reflections;  // k of the reflections sr^k (default: s)
   int move_train_to_test = 0, move_test_to_train = 0, move_pairs_to_test = 0;
-  bool track_group = false;         // record d_alg and alpha of the strongest elements
+  bool track_group = false;  // record d_alg and alpha of the strongest elements
 };
 
 std::string default_out(const GrokOptions& o) {
@@ -103,8 +104,8 @@ std::string table_row(const IterationStats& s) {
 // The data set of --task, its invariance group and the split with the requested moves.
 struct TaskSetup {
   Dataset ds;
-  AbelianGroup abelian;      // --task group only
-  DihedralGroup G;           // built when a split, a move or --track-group needs it
+  AbelianGroup abelian;  // --task group only
+  DihedralGroup G;       // built when a split, a move or --track-group needs it
   bool has_group = false;
   std::vector<int> tracked;  // elements whose alpha --track-group records
   Split split;
@@ -141,9 +142,8 @@ TaskSetup make_task_setup(GrokOptions& o) {
   t.has_group = needs_group(o);
   if (t.has_group) t.G = dihedral_group_of(t.ds, &t.abelian);
   if (o.split == "degenerate") {
-    t.split = degenerate_split(t.ds, t.G,
-                               o.reflections.empty() ? std::vector<int>{t.G.identity_param}
-                                                     : o.reflections);
+    t.split = degenerate_split(
+        t.ds, t.G, o.reflections.empty() ? std::vector<int>{t.G.identity_param} : o.reflections);
   } else {
     RFM_CHECK(o.reflections.empty(), "--reflections needs --split degenerate");
     t.split = random_split(t.ds.N(), o.frac, o.seed);

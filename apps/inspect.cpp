@@ -27,25 +27,25 @@ namespace fs = std::filesystem;
 
 // Verdict thresholds (project definitions, chosen from measured runs: a random matrix has a
 // circulant deviation near 1/q, a grokked block about 1e-5).
-constexpr double kCirculantTol = 1e-3;    // largest block deviation of a block-circulant M
-constexpr double kSparseShare = 0.25;     // dominant frequencies / classes of a sparse block
-constexpr double kAlgebraTol = 0.05;      // d_alg of a matrix in the group algebra
+constexpr double kCirculantTol = 1e-3;  // largest block deviation of a block-circulant M
+constexpr double kSparseShare = 0.25;   // dominant frequencies / classes of a sparse block
+constexpr double kAlgebraTol = 0.05;    // d_alg of a matrix in the group algebra
 
 struct InspectOptions {
-  std::string input;             // .npy or run directory
-  std::string task;              // add, sub, mul, div, group (default: config.json)
-  int p = 0;                     // modulus (default: config.json)
-  std::string group;             // --task group factors (default: config.json)
+  std::string input;  // .npy or run directory
+  std::string task;   // add, sub, mul, div, group (default: config.json)
+  int p = 0;          // modulus (default: config.json)
+  std::string group;  // --task group factors (default: config.json)
   std::string normalize = "diag";
-  int top = 8;                   // strongest elements listed
-  std::string subgroup = "s";    // generators of the commutant's subgroup
+  int top = 8;                 // strongest elements listed
+  std::string subgroup = "s";  // generators of the commutant's subgroup
   bool json = false;
-  std::string png;               // directory for heatmaps; none when empty
-  int orbit = -1;                // k of sr^k for the orbit test; -1: none
-  double frac = 0.5;             // orbit test split
+  std::string png;    // directory for heatmaps; none when empty
+  int orbit = -1;     // k of sr^k for the orbit test; -1: none
+  double frac = 0.5;  // orbit test split
   uint64_t seed = 0;
-  std::string kernel;            // orbit test kernel (default: config.json or gaussian)
-  double bandwidth = 0;          // (default: config.json or 2.5)
+  std::string kernel;    // orbit test kernel (default: config.json or gaussian)
+  double bandwidth = 0;  // (default: config.json or 2.5)
 };
 
 // --- Input ----------------------------------------------------------------------------------
@@ -121,9 +121,9 @@ Task make_task(const InspectOptions& o) {
 // --- Analysis -------------------------------------------------------------------------------
 
 struct Analysis {
-  MatrixXd M;                       // after the normalisation
-  VectorXd alpha;                   // (2n) by element
-  std::vector<int> ranked;          // elements by decreasing |alpha|
+  MatrixXd M;               // after the normalisation
+  VectorXd alpha;           // (2n) by element
+  std::vector<int> ranked;  // elements by decreasing |alpha|
   double d_alg = kNaN, d_comm = kNaN;
   std::vector<int> subgroup;
   std::vector<BlockReport> blocks;
@@ -198,9 +198,8 @@ Analysis analyse(const InspectOptions& o, const Task& t, const Loaded& in) {
   a.alpha = group_coefficients(a.M, t.G);
   a.ranked.resize(a.alpha.size());
   std::iota(a.ranked.begin(), a.ranked.end(), 0);
-  std::stable_sort(a.ranked.begin(), a.ranked.end(), [&](int x, int y) {
-    return std::abs(a.alpha(x)) > std::abs(a.alpha(y));
-  });
+  std::stable_sort(a.ranked.begin(), a.ranked.end(),
+                   [&](int x, int y) { return std::abs(a.alpha(x)) > std::abs(a.alpha(y)); });
   a.d_alg = group_algebra_distance(a.M, t.G);
   a.subgroup = generated_subgroup(t.G, parse_elements(t.G, o.subgroup));
   a.d_comm = commutant_distance(a.M, t.G, a.subgroup);
@@ -214,10 +213,14 @@ Analysis analyse(const InspectOptions& o, const Task& t, const Loaded& in) {
 
 // --- Reports --------------------------------------------------------------------------------
 
+std::string line(const std::string& key, const std::string& value) {
+  return strfmt("  %-16s %s\n", key.c_str(), value.c_str());
+}
+
 std::string task_name(const Task& t) {
-  return t.ds.task == "group" ? "group Z_" + t.abelian.name() + " (order " +
-                                    std::to_string(t.ds.p) + ")"
-                              : t.ds.task + " mod " + std::to_string(t.ds.p);
+  return t.ds.task == "group"
+             ? "group Z_" + t.abelian.name() + " (order " + std::to_string(t.ds.p) + ")"
+             : t.ds.task + " mod " + std::to_string(t.ds.p);
 }
 
 std::string freq_list(const Spectrum& s, size_t most) {
@@ -235,20 +238,19 @@ std::string text_report(const InspectOptions& o, const Task& t, const Loaded& in
                         const Analysis& a) {
   const DihedralGroup& G = t.G;
   std::string r = "rfm inspect: " + in.matrix_path + "\n";
-  r += settings_line("task", task_name(t) + strfmt(", M %dx%d", int(in.M.rows()), int(in.M.cols())));
-  r += settings_line("normalised", o.normalize == "diag" ? "D^-1/2 M D^-1/2 (D = diag M)" : "no");
-  r += settings_line("group", strfmt("Dih(A), %d elements on %zu coordinates%s", G.elements(),
-                                     G.coords.size(),
-                                     G.coords.size() < size_t(2 * G.q) ? " (residue 0 left out)"
-                                                                       : ""));
+  r += line("task", task_name(t) + strfmt(", M %dx%d", int(in.M.rows()), int(in.M.cols())));
+  r += line("normalised", o.normalize == "diag" ? "D^-1/2 M D^-1/2 (D = diag M)" : "no");
+  r += line("group",
+            strfmt("Dih(A), %d elements on %zu coordinates%s", G.elements(), G.coords.size(),
+                   G.coords.size() < size_t(2 * G.q) ? " (residue 0 left out)" : ""));
   r += "\ngroup algebra (alpha_g = <M, R_g>_F / 2n)\n";
   std::string top;
   for (int i = 0; i < o.top && i < G.elements(); ++i)
     top += strfmt("%s%s %+.4f", i ? "   " : "", G.name(a.ranked[i]).c_str(), a.alpha(a.ranked[i]));
-  r += settings_line("strongest", top);
-  r += settings_line("d_alg", strfmt("%.4g", a.d_alg));
-  r += settings_line("d_comm", strfmt("%.4g (subgroup <%s>, %zu elements)", a.d_comm,
-                                      o.subgroup.c_str(), a.subgroup.size()));
+  r += line("strongest", top);
+  r += line("d_alg", strfmt("%.4g", a.d_alg));
+  r += line("d_comm", strfmt("%.4g (subgroup <%s>, %zu elements)", a.d_comm, o.subgroup.c_str(),
+                             a.subgroup.size()));
   r += "\nblocks (row slot, column slot; " +
        std::string(G.task == "mul" || G.task == "div" ? "discrete-log order, residue 0 dropped"
                                                       : "symbol order") +
@@ -257,31 +259,30 @@ std::string text_report(const InspectOptions& o, const Task& t, const Loaded& in
     r += strfmt("  %-5s  %5.3f  %8.2e  %8.2e  %8.3f  %s\n", b.name.c_str(), b.norm_share,
                 b.circ_dev, b.circ_dev_rev, b.spectrum.dc_share, freq_list(b.spectrum, 6).c_str());
   r += "\nverdicts\n";
-  r += settings_line("block-circulant", strfmt("%s (largest block deviation %.2e, limit %.0e)",
-                                               a.circulant ? "yes" : "no", a.worst_circ,
-                                               kCirculantTol));
-  r += settings_line("sparse spectrum", strfmt("%s (%s)", a.sparse ? "yes" : "no",
-                                               a.sparse_note.c_str()));
-  r += settings_line("group algebra", strfmt("%s (d_alg %.2e, limit %.2g)",
-                                             a.in_algebra ? "yes" : "no", a.d_alg, kAlgebraTol));
+  r += line("block-circulant", strfmt("%s (largest block deviation %.2e, limit %.0e)",
+                                      a.circulant ? "yes" : "no", a.worst_circ, kCirculantTol));
+  r += line("sparse spectrum", strfmt("%s (%s)", a.sparse ? "yes" : "no", a.sparse_note.c_str()));
+  r += line("group algebra", strfmt("%s (d_alg %.2e, limit %.2g)", a.in_algebra ? "yes" : "no",
+                                    a.d_alg, kAlgebraTol));
   if (a.have_norms)
     r += "\nheld-out points (split.npz)\n" +
-         settings_line("||M x||", strfmt("test mean %.3g, max %.3g; train mean %.3g",
-                                         a.norm_test_mean, a.norm_test_max, a.norm_train_mean));
+         line("||M x||", strfmt("test mean %.3g, max %.3g; train mean %.3g", a.norm_test_mean,
+                                a.norm_test_max, a.norm_train_mean));
   if (a.have_orbit)
     r += strfmt("\norbit test (sr^%d, random split frac %g seed %llu, %s L = %g)\n", o.orbit,
                 o.frac, (unsigned long long)o.seed, o.kernel.c_str(), o.bandwidth) +
-         settings_line("precision", strfmt("%.4f (%d of %d correct test points are reflections "
-                                           "of training points)",
-                                           a.orbit.precision, a.orbit.both, a.orbit.correct)) +
-         settings_line("recall", strfmt("%.4f (%d of %d reflected test points are correct; "
-                                        "%d test points)",
-                                        a.orbit.recall, a.orbit.both, a.orbit.reflected,
-                                        a.orbit.n_test));
+         line("precision", strfmt("%.4f (%d of %d correct test points are reflections "
+                                  "of training points)",
+                                  a.orbit.precision, a.orbit.both, a.orbit.correct)) +
+         line("recall", strfmt("%.4f (%d of %d reflected test points are correct; "
+                               "%d test points)",
+                               a.orbit.recall, a.orbit.both, a.orbit.reflected, a.orbit.n_test));
   return r;
 }
 
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::json num(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
 
 nlohmann::json json_report(const InspectOptions& o, const Task& t, const Loaded& in,
                            const Analysis& a) {
@@ -314,10 +315,14 @@ nlohmann::json json_report(const InspectOptions& o, const Task& t, const Loaded&
                            {"test_max", num(a.norm_test_max)},
                            {"train_mean", num(a.norm_train_mean)}};
   if (a.have_orbit)
-    j["orbit"] = {{"reflection", o.orbit},   {"frac", o.frac},
-                  {"seed", o.seed},          {"n_test", a.orbit.n_test},
-                  {"correct", a.orbit.correct}, {"reflected", a.orbit.reflected},
-                  {"both", a.orbit.both},    {"precision", num(a.orbit.precision)},
+    j["orbit"] = {{"reflection", o.orbit},
+                  {"frac", o.frac},
+                  {"seed", o.seed},
+                  {"n_test", a.orbit.n_test},
+                  {"correct", a.orbit.correct},
+                  {"reflected", a.orbit.reflected},
+                  {"both", a.orbit.both},
+                  {"precision", num(a.orbit.precision)},
                   {"recall", num(a.orbit.recall)}};
   return j;
 }

@@ -74,11 +74,12 @@ AbelianGroup parse_abelian_group(const std::string& spec) {
       used = 0;
     }
     RFM_CHECK(used == part.size() && !part.empty() && f >= 2,
-              "--group '%s': factor '%s' is not an integer >= 2 (expected e.g. 3x7)",
-              spec.c_str(), part.c_str());
+              "--group '%s': factor '%s' is not an integer >= 2 (expected e.g. 3x7)", spec.c_str(),
+              part.c_str());
     G.factors.push_back(f);
   }
-  RFM_CHECK(!G.factors.empty(), "--group '%s' names no factors (expected e.g. 3x7)", spec.c_str());
+  RFM_CHECK(!G.factors.empty() && text.back() != 'x',
+            "--group '%s' has an empty factor (expected e.g. 3x7)", spec.c_str());
   RFM_CHECK(G.order() <= 20000, "--group '%s' has order %d, more than 20000", spec.c_str(),
             G.order());
   return G;
@@ -110,7 +111,9 @@ namespace {
 // rotation (refl = false) or reflection with parameter k; target symbol -1 where undefined.
 using SymbolMap = std::pair<int, int> (*)(int slot, int u, int k, bool refl, int p);
 
-int mod(int64_t x, int p) { return static_cast<int>(((x % p) + p) % p); }
+int mod(int64_t x, int p) {
+  return static_cast<int>(((x % p) + p) % p);
+}
 
 std::pair<int, int> add_map(int slot, int u, int k, bool refl, int p) {
   const int v = slot == 0 ? mod(int64_t(u) + k, p) : mod(int64_t(u) - k, p);
@@ -161,8 +164,10 @@ DihedralGroup dihedral_group(Op op, int p) {
   G.identity_param = multiplicative ? 1 : 0;
   std::vector<int> params;
   for (int k = G.identity_param; k < p; ++k) params.push_back(k);
-  SymbolMap fn = op == Op::add ? add_map : op == Op::sub ? sub_map : op == Op::mul ? mul_map
-                                                                                   : div_map;
+  SymbolMap fn = op == Op::add   ? add_map
+                 : op == Op::sub ? sub_map
+                 : op == Op::mul ? mul_map
+                                 : div_map;
   fill_maps(G, params, G.identity_param,
             [fn, p](int slot, int u, int k, bool refl) { return fn(slot, u, k, refl, p); });
   return G;
@@ -210,8 +215,8 @@ int DihedralGroup::find(const std::string& s) const {
 int DihedralGroup::reflection(int k) const {
   for (int e = 0; e < n; ++e)
     if (param[e] == k) return n + e;
-  RFM_CHECK(false, "reflection sr^%d does not exist for %s (k must be in %d..%d)", k,
-            task.c_str(), param.front(), param.back());
+  RFM_CHECK(false, "reflection sr^%d does not exist for %s (k must be in %d..%d)", k, task.c_str(),
+            param.front(), param.back());
   return -1;
 }
 
@@ -248,7 +253,8 @@ std::vector<int> seeded_choice(int N, int count, uint64_t seed) {
   for (int i = 0; i < count; ++i) {
     const uint64_t bound = uint64_t(N - i), limit = UINT64_MAX - UINT64_MAX % bound;
     uint64_t r;
-    do r = gen(); while (r >= limit);
+    do r = gen();
+    while (r >= limit);
     std::swap(perm[i], perm[i + r % bound]);
   }
   perm.resize(count);
@@ -304,8 +310,8 @@ void move_test_to_train(Split& s, int count, uint64_t seed) {
   move_random(s.test, s.train, count, seed, "--move-test-to-train");
 }
 
-void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int element,
-                        int count, uint64_t seed) {
+void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int element, int count,
+                        uint64_t seed) {
   RFM_CHECK(G.is_reflection(element), "--move-pairs-to-test needs a reflection, not %s",
             G.name(element).c_str());
   const std::vector<int> at = pair_lookup(ds, G.q);

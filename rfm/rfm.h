@@ -208,7 +208,6 @@ OrbitResult orbit_test(const MachineOptions& mo, const MatrixXd& M, const Datase
 // A heatmap of A as an RGB PNG: blue (-scale) - white (0) - red (+scale), entries beyond the
 // scale saturate; a colour bar with its three values on the right; grey lines every `grid`
 // entries (0: none). scale <= 0 uses max |A|. Throws InputError naming the path on failure.
-void write_heatmap_png(const std::string& path, const MatrixXd& A, double scale = 0,
-                       int grid = 0);
+void write_heatmap_png(const std::string& path, const MatrixXd& A, double scale = 0, int grid = 0);
 
 }  // namespace rfm
