@@ -47,15 +47,14 @@ Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
     const nlohmann::json cfg = nlohmann::json::parse(in);
     if (cfg.contains("task") && cfg.contains("p"))
       RFM_CHECK(cfg["task"] == o.task && cfg["p"] == o.p,
-                "--split-from %s is a split of %s mod %d, but this run is %s mod %d",
-                dir.c_str(), cfg["task"].get<std::string>().c_str(), cfg["p"].get<int>(),
-                o.task.c_str(), o.p);
+                "--split-from %s is a split of %s mod %d, but this run is %s mod %d", dir.c_str(),
+                cfg["task"].get<std::string>().c_str(), cfg["p"].get<int>(), o.task.c_str(), o.p);
   }
   Split s;
   for (const char* name : {"train", "test"}) {
     for (int64_t i : npz_load_ints(path, name)) {
-      RFM_CHECK(i >= 0 && i < N, "--split-from %s: index %lld in %s is outside 0..%d",
-                dir.c_str(), (long long)i, name, N - 1);
+      RFM_CHECK(i >= 0 && i < N, "--split-from %s: index %lld in %s is outside 0..%d", dir.c_str(),
+                (long long)i, name, N - 1);
       (std::string(name) == "train" ? s.train : s.test).push_back(int(i));
     }
   }
@@ -93,6 +92,9 @@ nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Sp
           {"warmup_steps", t.warmup_steps},
           {"seed", t.seed},
           {"width", t.mlp.H},
+          {"d_model", t.transformer.C},
+          {"heads", t.transformer.NH},
+          {"d_mlp", t.transformer.F},
           {"loss", o.loss},
           {"init_scale", t.init_scale},
           {"agop_centering", t.agop_centering ? "on" : "off"},
@@ -114,8 +116,8 @@ double measure(const EpochStats& s, const std::string& name) {
 }
 
 std::string table_row(const EpochStats& s) {
-  return strfmt("%5d  %9.4f  %8.4f  %10.3e  %9.3e  %6.2f  %8.4f  %6.4f  %8.2e  %5.2f\n",
-                s.epoch, s.train_acc, s.test_acc, s.train_loss, s.test_loss, s.weight_norm,
+  return strfmt("%5d  %9.4f  %8.4f  %10.3e  %9.3e  %6.2f  %8.4f  %6.4f  %8.2e  %5.2f\n", s.epoch,
+                s.train_acc, s.test_acc, s.train_loss, s.test_loss, s.weight_norm,
                 measure(s, "nfm_agop_corr"), measure(s, "nfm_agop_corr_nodiag"),
                 measure(s, "nfm_circ_dev"), s.seconds);
 }
@@ -133,8 +135,13 @@ void run_train(TrainCliOptions o) {
   const Dataset ds = make_modular_task(op, o.p);
   const Split split = o.split_from.empty() ? random_split(ds.N(), o.frac, o.split_seed)
                                            : split_from_run(o.split_from, o, ds.N());
-  NeuralProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
-                   pick(ds.labels, split.train), pick(ds.labels, split.test), ds.c, o.p, op};
+  NeuralProblem pb{ds.inputs.rows(split.train),
+                   ds.inputs.rows(split.test),
+                   pick(ds.labels, split.train),
+                   pick(ds.labels, split.test),
+                   ds.c,
+                   o.p,
+                   op};
   if (o.out.empty()) o.out = default_out(o);
   namespace fs = std::filesystem;
   RFM_CHECK(!fs::exists(o.out) || o.force,
@@ -147,20 +154,24 @@ void run_train(TrainCliOptions o) {
                                   {"test", npy_bytes_ints(ints(split.test))}});
 
   const TrainOptions& t = o.train;
-  std::string head = strfmt("rfm train: %s on %s mod %d (%zu train, %zu test), split %s\n",
-                            to_string(t.model), o.task.c_str(), o.p, split.train.size(),
-                            split.test.size(),
-                            o.split_from.empty()
-                                ? strfmt("frac %g seed %llu", o.frac,
-                                         (unsigned long long)o.split_seed).c_str()
-                                : ("from " + o.split_from).c_str());
-  head += settings_line("model", strfmt("width %d, loss %s, init scale %g", t.mlp.H,
-                                        o.loss.c_str(), t.init_scale));
-  head += settings_line("optimiser",
-                        strfmt("AdamW lr %g, weight decay %g, betas (%g, %g), batch %d, "
-                               "%d epochs, warm-up %d steps",
-                               t.adamw.lr, t.adamw.weight_decay, t.adamw.beta1, t.adamw.beta2,
-                               t.batch, t.epochs, t.warmup_steps));
+  std::string head =
+      strfmt("rfm train: %s on %s mod %d (%zu train, %zu test), split %s\n", to_string(t.model),
+             o.task.c_str(), o.p, split.train.size(), split.test.size(),
+             o.split_from.empty()
+                 ? strfmt("frac %g seed %llu", o.frac, (unsigned long long)o.split_seed).c_str()
+                 : ("from " + o.split_from).c_str());
+  if (t.model == Model::mlp)
+    head += settings_line(
+        "model", strfmt("width %d, loss %s, init scale %g", t.mlp.H, o.loss.c_str(), t.init_scale));
+  else
+    head += settings_line("model", strfmt("1 layer, d_model %d, %d heads, d_mlp %d, "
+                                          "cross-entropy on the last token",
+                                          t.transformer.C, t.transformer.NH, t.transformer.F));
+  head +=
+      settings_line("optimiser", strfmt("AdamW lr %g, weight decay %g, betas (%g, %g), batch %d, "
+                                        "%d epochs, warm-up %d steps",
+                                        t.adamw.lr, t.adamw.weight_decay, t.adamw.beta1,
+                                        t.adamw.beta2, t.batch, t.epochs, t.warmup_steps));
   head += settings_line("precision", t.fp64 ? "fp64" : "fp32");
   head += settings_line("blas", blas_description());
   head += settings_line("output", o.out);
@@ -189,8 +200,7 @@ static void setup_train(CLI::App& app) {
   add_enum_option(*sub, "--model", t.model,
                   {{"mlp", Model::mlp}, {"transformer", Model::transformer}},
                   "Network: mlp f(x) = W2 (W1 x)^2 (Mallinar et al.), transformer (Nanda et al.)");
-  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div")
-      ->capture_default_str();
+  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div")->capture_default_str();
   sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
       ->capture_default_str();
@@ -229,7 +239,23 @@ static void setup_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--force", o->force, "Overwrite an existing run directory");
   sub->add_flag("--quiet", o->quiet, "No live table");
-  sub->callback([o] { run_train(*o); });
+  sub->add_option("--d-model", t.transformer.C, "Transformer: d_model")->capture_default_str();
+  sub->add_option("--heads", t.transformer.NH, "Transformer: attention heads")
+      ->capture_default_str();
+  sub->add_option("--d-mlp", t.transformer.F, "Transformer: MLP width")->capture_default_str();
+  // The transformer's published settings differ from the MLP's (REFERENCE.md section 5): full
+  // batch, beta2 0.98, 10 warm-up steps, cross-entropy. They apply unless given explicitly.
+  sub->callback([o, sub] {
+    if (o->train.model == Model::transformer) {
+      if (sub->count("--batch") == 0) o->train.batch = 0;
+      if (sub->count("--beta2") == 0) o->train.adamw.beta2 = 0.98;
+      if (sub->count("--warmup") == 0) o->train.warmup_steps = 10;
+      if (sub->count("--loss") == 0) o->loss = "ce";
+      RFM_CHECK(o->loss == "ce", "--loss %s: the transformer trains with cross-entropy (ce)",
+                o->loss.c_str());
+    }
+    run_train(*o);
+  });
 }
 
 RFM_COMMAND(train, setup_train);

@@ -104,8 +104,8 @@ void crossentropy_backward(T* dlogits, const T* probs, const int* targets, int N
 // --- AdamW ----------------------------------------------------------------------------------
 
 template <typename T>
-void adamw_update(T* params, const T* grads, T* m, T* v, size_t n, const AdamWConfig& cfg,
-                  int t, double lr) {
+void adamw_update(T* params, const T* grads, T* m, T* v, size_t n, const AdamWConfig& cfg, int t,
+                  double lr) {
   // torch.optim.AdamW (amsgrad off): decoupled decay, then the bias-corrected Adam step.
   const double b1 = cfg.beta1, b2 = cfg.beta2;
   const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
@@ -121,17 +121,17 @@ void adamw_update(T* params, const T* grads, T* m, T* v, size_t n, const AdamWCo
 
 // --- instantiations -------------------------------------------------------------------------
 
-#define RFM_NEURAL_LAYERS(T)                                                                  \
-  template void linear_forward<T>(T*, const T*, const T*, int, int, int);                     \
-  template void linear_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int);      \
-  template void square_forward<T>(T*, const T*, int);                                         \
-  template void square_backward<T>(T*, const T*, const T*, int);                              \
-  template void relu_forward<T>(T*, const T*, int);                                           \
-  template void relu_backward<T>(T*, const T*, const T*, int);                                \
-  template T mse_forward<T>(const T*, const int*, int, int);                                  \
-  template void mse_backward<T>(T*, const T*, const int*, int, int);                          \
-  template T crossentropy_forward<T>(T*, const T*, const int*, int, int);                     \
-  template void crossentropy_backward<T>(T*, const T*, const int*, int, int);                 \
+#define RFM_NEURAL_LAYERS(T)                                                             \
+  template void linear_forward<T>(T*, const T*, const T*, int, int, int);                \
+  template void linear_backward<T>(T*, T*, const T*, const T*, const T*, int, int, int); \
+  template void square_forward<T>(T*, const T*, int);                                    \
+  template void square_backward<T>(T*, const T*, const T*, int);                         \
+  template void relu_forward<T>(T*, const T*, int);                                      \
+  template void relu_backward<T>(T*, const T*, const T*, int);                           \
+  template T mse_forward<T>(const T*, const int*, int, int);                             \
+  template void mse_backward<T>(T*, const T*, const int*, int, int);                     \
+  template T crossentropy_forward<T>(T*, const T*, const int*, int, int);                \
+  template void crossentropy_backward<T>(T*, const T*, const int*, int, int);            \
   template void adamw_update<T>(T*, const T*, T*, T*, size_t, const AdamWConfig&, int, double);
 RFM_NEURAL_LAYERS(float)
 RFM_NEURAL_LAYERS(double)

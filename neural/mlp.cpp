@@ -7,7 +7,9 @@
 
 namespace rfm {
 
-const char* to_string(Loss l) { return l == Loss::mse ? "mse" : "cross-entropy"; }
+const char* to_string(Loss l) {
+  return l == Loss::mse ? "mse" : "cross-entropy";
+}
 
 // --- lifecycle ------------------------------------------------------------------------------
 
@@ -36,8 +38,13 @@ void mlp_init(Mlp<T>& model, const MlpConfig& cfg, int max_B, uint64_t seed, dou
   const size_t hb = size_t(cfg.H) * max_B, vb = size_t(cfg.V) * max_B;
   model.act_memory.assign(4 * hb + 3 * vb, T(0));
   T* a = model.act_memory.data();
-  model.acts = {a, a + hb, a + 2 * hb, a + 2 * hb + vb, a + 2 * hb + 2 * vb,
-                a + 2 * hb + 3 * vb, a + 3 * hb + 3 * vb};
+  model.acts = {a,
+                a + hb,
+                a + 2 * hb,
+                a + 2 * hb + vb,
+                a + 2 * hb + 2 * vb,
+                a + 2 * hb + 3 * vb,
+                a + 3 * hb + 3 * vb};
   model.max_B = max_B;
   model.B = 0;
   model.step = 0;
@@ -88,18 +95,20 @@ void mlp_update(Mlp<T>& model, const AdamWConfig& cfg, double lr) {
                model.v_memory.data(), model.param_memory.size(), cfg, model.step, lr);
 }
 
-#define RFM_NEURAL_MLP(T)                                                  \
+#define RFM_NEURAL_MLP(T)                                                      \
   template void mlp_init<T>(Mlp<T>&, const MlpConfig&, int, uint64_t, double); \
-  template T mlp_forward<T>(Mlp<T>&, const T*, const int*, int);           \
-  template void mlp_zero_grad<T>(Mlp<T>&);                                 \
-  template void mlp_backward<T>(Mlp<T>&, const T*, const int*);            \
+  template T mlp_forward<T>(Mlp<T>&, const T*, const int*, int);               \
+  template void mlp_zero_grad<T>(Mlp<T>&);                                     \
+  template void mlp_backward<T>(Mlp<T>&, const T*, const int*);                \
   template void mlp_update<T>(Mlp<T>&, const AdamWConfig&, double);
 RFM_NEURAL_MLP(float)
 RFM_NEURAL_MLP(double)
 
 // --- feature matrices -----------------------------------------------------------------------
 
-MatrixXd mlp_nfm(const MatrixXd& W1) { return W1.transpose() * W1; }
+MatrixXd mlp_nfm(const MatrixXd& W1) {
+  return W1.transpose() * W1;
+}
 
 MatrixXd mlp_agop(const MatrixXd& W1, const MatrixXd& W2, const MatrixXd& X, bool centering) {
   // W1 (H, D), W2 (V, H), X (D, n). J(x) = W2 diag(2 h) W1 with h = W1 x, so
@@ -108,15 +117,15 @@ MatrixXd mlp_agop(const MatrixXd& W1, const MatrixXd& W2, const MatrixXd& X, boo
             "MLP AGOP shapes: W1 %dx%d, W2 %dx%d, X %dx%d", int(W1.rows()), int(W1.cols()),
             int(W2.rows()), int(W2.cols()), int(X.rows()), int(X.cols()));
   const double n = double(X.cols());
-  const MatrixXd Hh = W1 * X;                                         // (H, n)
+  const MatrixXd Hh = W1 * X;  // (H, n)
   MatrixXd S = MatrixXd::Zero(Hh.rows(), Hh.rows());
-  S.selfadjointView<Eigen::Lower>().rankUpdate(Hh, 4.0 / n);          // (4/n) Hh Hh^T
+  S.selfadjointView<Eigen::Lower>().rankUpdate(Hh, 4.0 / n);  // (4/n) Hh Hh^T
   S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
-  const MatrixXd inner = (W2.transpose() * W2).cwiseProduct(S);       // (H, H)
-  MatrixXd G = W1.transpose() * inner * W1;                           // (D, D)
+  const MatrixXd inner = (W2.transpose() * W2).cwiseProduct(S);  // (H, H)
+  MatrixXd G = W1.transpose() * inner * W1;                      // (D, D)
   if (centering) {  // G - Jbar^T Jbar, Jbar = mean J = W2 diag(2 hbar) W1 (J is linear in h)
     const VectorXd hbar = Hh.rowwise().mean();
-    const MatrixXd Jbar = W2 * (2 * hbar).asDiagonal() * W1;          // (V, D)
+    const MatrixXd Jbar = W2 * (2 * hbar).asDiagonal() * W1;  // (V, D)
     G -= Jbar.transpose() * Jbar;
   }
   return 0.5 * (G + G.transpose());

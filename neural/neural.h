@@ -97,8 +97,8 @@ struct AdamWConfig {
 //   theta <- theta - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 // t is the 1-based step count; lr is passed separately so that a schedule can scale it.
 template <typename T>
-void adamw_update(T* params, const T* grads, T* m, T* v, size_t n, const AdamWConfig& cfg,
-                  int t, double lr);
+void adamw_update(T* params, const T* grads, T* m, T* v, size_t n, const AdamWConfig& cfg, int t,
+                  double lr);
 
 // --- The quadratic MLP f(x) = W2 (W1 x)^2 (Mallinar et al. App. D; neural/mlp.cpp) ----------
 
@@ -177,6 +177,105 @@ MatrixXd mlp_agop_reference(const MatrixXd& W1, const MatrixXd& W2, const Matrix
 // Pearson correlation of vec(A) and vec(B); with nodiag the diagonal entries are left out.
 double pearson_correlation(const MatrixXd& A, const MatrixXd& B, bool nodiag);
 
+// --- The one-layer transformer of Nanda et al. 2023 (neural/transformer.cpp) ---------------
+//
+// tokens [a, b, =] (= is token p) -> embedding + learned positions -> attention (NH heads, no
+// biases, causal, scaled by 1/sqrt(HS)) added to the residual -> MLP (W_in, b_in, ReLU, W_out,
+// b_out) added to the residual -> unembedding W_U -> cross-entropy on the last position. No
+// LayerNorm. With one layer only the last position's residual stream reaches the loss (the
+// keys and values of earlier positions come from the embeddings), so the attention query, the
+// MLP and the unembedding run on the last position alone: exact, and T times less MLP work.
+
+struct TransformerConfig {
+  int T = 3;      // sequence length: [a, b, =]
+  int Vin = 114;  // input vocabulary (p + 1)
+  int V = 114;    // output classes (Nanda et al. unembed to the full vocabulary, p + 1)
+  int C = 128;    // d_model
+  int NH = 4;     // heads; head size HS = C / NH (32)
+  int F = 512;    // d_mlp
+  int HS() const { return C / NH; }
+};
+
+template <typename T>
+struct TransformerParameters {
+  T* W_E;    // (C, Vin) token embeddings, column v = token v
+  T* W_pos;  // (C, T) positional embeddings
+  T* W_QKV;  // (3C, C): rows 0..C-1 queries, C..2C-1 keys, 2C..3C-1 values; head h uses rows
+             // h*HS..(h+1)*HS-1 of each
+  T* W_O;    // (C, C)
+  T* W_in;   // (F, C)
+  T* b_in;   // (F)
+  T* W_out;  // (C, F)
+  T* b_out;  // (C)
+  T* W_U;    // (V, C)
+};
+
+template <typename T>
+struct TransformerActivations {
+  T* x0;      // (C, B*T) embeddings, column b*T + t
+  T* qkv;     // (3C, B*T)
+  T* att;     // (T, NH, B) attention of the last position's query
+  T* z;       // (C, B) heads' outputs, concatenated
+  T* x1;      // (C, B) x0[:, last] + W_O z
+  T* pre;     // (F, B) W_in x1 + b_in
+  T* post;    // (F, B) relu(pre)
+  T* x2;      // (C, B) x1 + W_out post + b_out
+  T* logits;  // (V, B)
+  T* probs;   // (V, B)
+  // gradients of the activations
+  T *dlogits, *dx2, *dpost, *dpre, *dx1, *dz, *dqkv, *dx0;
+};
+
+template <typename T>
+struct Transformer {
+  TransformerConfig config;
+  std::vector<T> param_memory, grad_memory, m_memory, v_memory;
+  TransformerParameters<T> params{}, grads{};
+  std::vector<T> act_memory;
+  TransformerActivations<T> acts{};
+  int max_B = 0, B = 0, step = 0;
+
+  Transformer() = default;
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
+  size_t num_parameters() const { return param_memory.size(); }
+};
+
+// Layers of the transformer, each a forward/backward pair.
+// x0[:, b*T + t] = W_E[:, tokens[b*T + t]] + W_pos[:, t]. x0 (C, B*T).
+template <typename T>
+void encoder_forward(T* x0, const int* tokens, const T* W_E, const T* W_pos, int B, int Tn, int C);
+template <typename T>
+void encoder_backward(T* dW_E, T* dW_pos, const T* dx0, const int* tokens, int B, int Tn, int C);
+// out[:, j] += bias. out (O, N).
+template <typename T>
+void bias_forward(T* out, const T* bias, int N, int O);
+template <typename T>
+void bias_backward(T* dbias, const T* dout, int N, int O);
+// Attention of each sequence's last query over its T positions (all visible to it).
+// z (C, B), att (T, NH, B), qkv (3C, B*T).
+template <typename T>
+void attention_forward(T* z, T* att, const T* qkv, int B, int Tn, int C, int NH);
+// dqkv (3C, B*T) += the gradient through z; dz (C, B).
+template <typename T>
+void attention_backward(T* dqkv, const T* dz, const T* att, const T* qkv, int B, int Tn, int C,
+                        int NH);
+
+// Nanda et al.'s initialisation from std::mt19937_64(seed): every matrix N(0, 1/C) except
+// W_U ~ N(0, 1/V); biases 0.
+template <typename T>
+void transformer_init(Transformer<T>& model, const TransformerConfig& config, int max_B,
+                      uint64_t seed);
+// tokens (B*T) ids; targets B class ids (null: no loss, returns NaN).
+template <typename T>
+T transformer_forward(Transformer<T>& model, const int* tokens, const int* targets, int B);
+template <typename T>
+void transformer_zero_grad(Transformer<T>& model);
+template <typename T>
+void transformer_backward(Transformer<T>& model, const int* tokens, const int* targets);
+template <typename T>
+void transformer_update(Transformer<T>& model, const AdamWConfig& cfg, double lr);
+
 // --- Training (neural/train.cpp) ------------------------------------------------------------
 
 enum class Model { mlp, transformer };
@@ -203,6 +302,8 @@ struct TrainOptions {
   /// whether the AGOP subtracts the mean Jacobian (off: the Neural Feature Ansatz's AGOP).
   MlpConfig mlp;
   double init_scale = 1.0;
+  /// Transformer: configuration (T, Vin and V are set from the task).
+  TransformerConfig transformer;
   bool agop_centering = false;
 
   void validate() const;  // throws InputError naming the field, its value and the rule
@@ -235,8 +336,8 @@ struct TrainSummary {
 struct NeuralProblem {
   Inputs X_train, X_test;
   std::vector<int> y_train, y_test;
-  int c = 0;      // classes
-  int p = 0;      // modulus, for task measures (0: none)
+  int c = 0;  // classes
+  int p = 0;  // modulus, for task measures (0: none)
   Op op = Op::add;
 };
 

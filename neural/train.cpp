@@ -11,7 +11,9 @@
 
 namespace rfm {
 
-const char* to_string(Model m) { return m == Model::mlp ? "mlp" : "transformer"; }
+const char* to_string(Model m) {
+  return m == Model::mlp ? "mlp" : "transformer";
+}
 
 void TrainOptions::validate() const {
   RFM_CHECK(epochs >= 1, "--epochs %d must be >= 1", epochs);
@@ -28,11 +30,12 @@ void TrainOptions::validate() const {
 
 std::string TrainSummary::brief_report() const {
   const EpochStats* last = epochs.empty() ? nullptr : &epochs.back();
-  return strfmt("%s: %s; epoch %d, train acc %.4f, test acc %.4f; first epoch with test acc "
-                ">= 0.5: %d, >= 0.99: %d; %d steps, %.2f s",
-                to_string(termination), message.c_str(), last ? last->epoch : -1,
-                last ? last->train_acc : kNaN, last ? last->test_acc : kNaN,
-                first_epoch_test_050, first_epoch_test_099, steps, total_seconds);
+  return strfmt(
+      "%s: %s; epoch %d, train acc %.4f, test acc %.4f; first epoch with test acc "
+      ">= 0.5: %d, >= 0.99: %d; %d steps, %.2f s",
+      to_string(termination), message.c_str(), last ? last->epoch : -1,
+      last ? last->train_acc : kNaN, last ? last->test_acc : kNaN, first_epoch_test_050,
+      first_epoch_test_099, steps, total_seconds);
 }
 
 namespace {
@@ -88,10 +91,8 @@ struct MlpFeatures {
 template <typename T>
 MlpFeatures mlp_features(const Mlp<T>& model, const MatrixXd& Xtrain, bool centering) {
   const MlpConfig& c = model.config;
-  const MatrixXd W1 =
-      Eigen::Map<const Mat<T>>(model.params.W1, c.H, c.D).template cast<double>();
-  const MatrixXd W2 =
-      Eigen::Map<const Mat<T>>(model.params.W2, c.V, c.H).template cast<double>();
+  const MatrixXd W1 = Eigen::Map<const Mat<T>>(model.params.W1, c.H, c.D).template cast<double>();
+  const MatrixXd W2 = Eigen::Map<const Mat<T>>(model.params.W2, c.V, c.H).template cast<double>();
   return {mlp_nfm(W1), mlp_agop(W1, W2, Xtrain, centering)};
 }
 
@@ -209,7 +210,9 @@ TrainSummary train_network(const TrainOptions& o, const NeuralProblem& pb,
 // --- run directory --------------------------------------------------------------------------
 
 namespace {
-std::string num(double v) { return std::isnan(v) ? "nan" : strfmt("%.10g", v); }
+std::string num(double v) {
+  return std::isnan(v) ? "nan" : strfmt("%.10g", v);
+}
 nlohmann::json json_num(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
 }
@@ -250,8 +253,7 @@ nlohmann::json train_summary_json(const TrainSummary& s) {
   j["final"] = fin;
   j["first_epoch_test_acc_0.5"] = s.first_epoch_test_050;
   j["first_epoch_test_acc_0.99"] = s.first_epoch_test_099;
-  j["seconds"] = {{"total", s.total_seconds}, {"train", s.train_seconds},
-                  {"eval", s.eval_seconds}};
+  j["seconds"] = {{"total", s.total_seconds}, {"train", s.train_seconds}, {"eval", s.eval_seconds}};
   return j;
 }
 

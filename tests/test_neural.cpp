@@ -172,9 +172,7 @@ TEST_CASE("MLP AGOP: Hadamard route matches the per-point oracle and finite diff
   }
   // Jacobians by central differences of f(x) = W2 (W1 x)^2, then the AGOP by its definition.
   MatrixXd G = MatrixXd::Zero(D, D);
-  auto f = [&](const VectorXd& x) -> VectorXd {
-    return W2 * (W1 * x).array().square().matrix();
-  };
+  auto f = [&](const VectorXd& x) -> VectorXd { return W2 * (W1 * x).array().square().matrix(); };
   for (int j = 0; j < n; ++j) {
     MatrixXd J(V, D);
     for (int k = 0; k < D; ++k) {
@@ -206,8 +204,13 @@ TEST_CASE("MLP training: fp32 and fp64 agree on the first steps; training reduce
     for (int i : idx) y.push_back(ds.labels[i]);
     return y;
   };
-  NeuralProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test), pick(split.train),
-                   pick(split.test), ds.c, 7, Op::add};
+  NeuralProblem pb{ds.inputs.rows(split.train),
+                   ds.inputs.rows(split.test),
+                   pick(split.train),
+                   pick(split.test),
+                   ds.c,
+                   7,
+                   Op::add};
   TrainOptions o;
   o.epochs = 3;
   o.batch = 8;
@@ -223,7 +226,8 @@ TEST_CASE("MLP training: fp32 and fp64 agree on the first steps; training reduce
   CHECK(s32.precision_used == "fp32");
   // The same seed gives the same initialisation and batch order; fp32 round-off (~1e-7) grows
   // slowly over 3 epochs of Adam, so 1e-4 relative is ample and still catches any logic slip.
-  CHECK(s32.epochs.back().train_loss == doctest::Approx(s64.epochs.back().train_loss).epsilon(1e-4));
+  CHECK(s32.epochs.back().train_loss ==
+        doctest::Approx(s64.epochs.back().train_loss).epsilon(1e-4));
   CHECK(s64.epochs.back().train_loss < s64.epochs.front().train_loss);
   CHECK(s64.steps == 3 * ((int(split.train.size()) + 7) / 8));
   CHECK(s64.nfm.rows() == 14);
@@ -264,12 +268,14 @@ TEST_CASE("rfm train --model mlp: groks add mod 61 and reuses a split with --spl
   namespace fs = std::filesystem;
   // Width 256 instead of 1024 keeps it to about 2 s; it groks by epoch 20 (seed 0).
   const fs::path out = temp_dir("mlp61"), again = temp_dir("mlp61_again");
-  CliResult r = run_cli("train --model mlp --task add --p 61 --frac 0.5 --width 256 --epochs 25 "
-                        "--log-every 5 --out " + out.string());
+  CliResult r = run_cli(
+      "train --model mlp --task add --p 61 --frac 0.5 --width 256 --epochs 25 "
+      "--log-every 5 --out " +
+      out.string());
   INFO(r.output);
   REQUIRE(r.status == 0);
-  for (const char* f : {"config.json", "split.npz", "metrics.csv", "summary.json",
-                        "NFM_final.npy", "AGOP_final.npy"})
+  for (const char* f : {"config.json", "split.npz", "metrics.csv", "summary.json", "NFM_final.npy",
+                        "AGOP_final.npy"})
     CHECK(fs::exists(out / f));
   std::ifstream sj(out / "summary.json");
   const nlohmann::json summary = nlohmann::json::parse(sj);
@@ -296,4 +302,136 @@ TEST_CASE("rfm train --model mlp: groks add mod 61 and reuses a split with --spl
   r = run_cli("train --epochs 0");
   CHECK(r.status != 0);
   CHECK(r.output.find("--epochs 0 must be >= 1") != std::string::npos);
+}
+
+// --- transformer ----------------------------------------------------------------------------
+
+TEST_CASE("transformer layers: encoder, bias and attention backward match central differences") {
+  const int B = 2, Tn = 3, C = 8, NH = 2, Vin = 5;
+  const std::vector<int> tok = {0, 4, 2, 1, 1, 3};
+  {
+    std::vector<double> WE = random_vec(C * Vin, 41), Wp = random_vec(C * Tn, 42);
+    std::vector<double> r = random_vec(C * B * Tn, 43), x0(C * B * Tn);
+    std::vector<double> dWE(WE.size(), 0.0), dWp(Wp.size(), 0.0);
+    auto f = [&] {
+      encoder_forward(x0.data(), tok.data(), WE.data(), Wp.data(), B, Tn, C);
+      return dot(r, x0);
+    };
+    encoder_backward(dWE.data(), dWp.data(), r.data(), tok.data(), B, Tn, C);
+    CHECK(rel_diff(dWE, numeric_grad(WE, f)) < 1e-6);
+    CHECK(rel_diff(dWp, numeric_grad(Wp, f)) < 1e-6);
+  }
+  {
+    std::vector<double> bias = random_vec(C, 44), base = random_vec(C * B, 45);
+    std::vector<double> r = random_vec(C * B, 46), out(C * B), db(C, 0.0);
+    auto f = [&] {
+      out = base;
+      bias_forward(out.data(), bias.data(), B, C);
+      return dot(r, out);
+    };
+    bias_backward(db.data(), r.data(), B, C);
+    CHECK(rel_diff(db, numeric_grad(bias, f)) < 1e-6);
+  }
+  {
+    std::vector<double> qkv = random_vec(3 * C * B * Tn, 47), r = random_vec(C * B, 48);
+    std::vector<double> z(C * B), att(Tn * NH * B), dqkv(qkv.size(), 0.0);
+    auto f = [&] {
+      attention_forward(z.data(), att.data(), qkv.data(), B, Tn, C, NH);
+      return dot(r, z);
+    };
+    f();
+    attention_backward(dqkv.data(), r.data(), att.data(), qkv.data(), B, Tn, C, NH);
+    CHECK(rel_diff(dqkv, numeric_grad(qkv, f)) < 1e-6);
+    for (int i = 0; i < NH * B; ++i) {  // each head's attention is a distribution
+      double s = 0;
+      for (int t = 0; t < Tn; ++t) s += att[i * Tn + t];
+      CHECK(s == doctest::Approx(1.0));
+    }
+  }
+}
+
+TEST_CASE("transformer: whole-model gradients match central differences") {
+  TransformerConfig cfg;
+  cfg.T = 3, cfg.Vin = 6, cfg.V = 6, cfg.C = 8, cfg.NH = 2, cfg.F = 12;
+  const int B = 4;
+  Transformer<double> model;
+  transformer_init(model, cfg, B, 51);
+  // Non-zero biases, so that their gradients and the ReLU pattern are exercised.
+  for (int i = 0; i < cfg.F; ++i) model.params.b_in[i] = 0.1 * ((i % 3) - 1);
+  for (int i = 0; i < cfg.C; ++i) model.params.b_out[i] = 0.05 * i;
+  const std::vector<int> tok = {0, 1, 5, 2, 3, 5, 4, 4, 5, 1, 0, 5};
+  const std::vector<int> y = {1, 5, 2, 0};
+  transformer_forward(model, tok.data(), y.data(), B);
+  transformer_zero_grad(model);
+  transformer_backward(model, tok.data(), y.data());
+  const std::vector<double> analytic = model.grad_memory;
+  auto f = [&] { return double(transformer_forward(model, tok.data(), y.data(), B)); };
+  const std::vector<double> numeric = numeric_grad(model.param_memory, f);
+  CHECK(rel_diff(analytic, numeric) < 1e-6);
+  // Per tensor, so that a failure names the tensor.
+  const char* names[] = {"W_E", "W_pos", "W_QKV", "W_O", "W_in", "b_in", "W_out", "b_out", "W_U"};
+  double* ptrs[] = {
+      model.grads.W_E,  model.grads.W_pos, model.grads.W_QKV, model.grads.W_O, model.grads.W_in,
+      model.grads.b_in, model.grads.W_out, model.grads.b_out, model.grads.W_U, nullptr};
+  for (int k = 0; k < 9; ++k) {
+    CAPTURE(names[k]);
+    const size_t lo = ptrs[k] - model.grad_memory.data();
+    const size_t hi = k < 8 ? size_t(ptrs[k + 1] - model.grad_memory.data()) : analytic.size();
+    const std::vector<double> a(analytic.begin() + lo, analytic.begin() + hi);
+    const std::vector<double> b(numeric.begin() + lo, numeric.begin() + hi);
+    CHECK(rel_diff(a, b) < 1e-6);
+  }
+}
+
+TEST_CASE("rfm train --model transformer: a small transformer memorises, then groks add mod 31") {
+  // d_model 64, d_mlp 128, lr 3e-3, frac 0.6 (seed 0): train accuracy 1 by epoch 300 with test
+  // accuracy near 0.6, test accuracy 1 by epoch 900; about 2 s on two cores.
+  namespace fs = std::filesystem;
+  const fs::path out = temp_dir("tf31");
+  CliResult r = run_cli(
+      "train --model transformer --task add --p 31 --frac 0.6 --d-model 64 "
+      "--d-mlp 128 --lr 3e-3 --epochs 1000 --log-every 100 --out " +
+      out.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  std::ifstream sj(out / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(sj);
+  CHECK(summary["final"]["train_acc"].get<double>() == 1.0);
+  CHECK(summary["final"]["test_acc"].get<double>() >= 0.99);
+  const int first99 = summary["first_epoch_test_acc_0.99"].get<int>();
+  CHECK(first99 >= 300);  // memorisation comes first
+  std::ifstream cj(out / "config.json");
+  const nlohmann::json config = nlohmann::json::parse(cj);
+  CHECK(config["batch"] == 0);  // the transformer's defaults: full batch, beta2 0.98, warm-up
+  CHECK(config["beta2"] == 0.98);
+  CHECK(config["warmup_steps"] == 10);
+}
+
+TEST_CASE("rfm compare: correlations and circulant deviations of an RFM and an MLP run") {
+  namespace fs = std::filesystem;
+  const fs::path rfm_run = temp_dir("cmp_rfm"), nn_run = temp_dir("cmp_nn");
+  const fs::path json = temp_dir("cmp").string() + ".json";
+  REQUIRE(run_cli("grok --task add --p 13 --iters 3 --quiet --out " + rfm_run.string()).status ==
+          0);
+  REQUIRE(run_cli("train --task add --p 13 --width 32 --epochs 2 --quiet --split-from " +
+                  rfm_run.string() + " --out " + nn_run.string())
+              .status == 0);
+  CliResult r =
+      run_cli("compare " + rfm_run.string() + " " + nn_run.string() + " --out " + json.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("M_final vs sqrt(AGOP)") != std::string::npos);
+  std::ifstream in(json);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  // The NFM-vs-sqrt(AGOP) entry must equal what the neural run's own summary reports.
+  std::ifstream sj(nn_run / "summary.json");
+  const nlohmann::json s = nlohmann::json::parse(sj);
+  CHECK(j["pearson"]["NFM vs sqrt(AGOP)"]["full"].get<double>() ==
+        doctest::Approx(s["final"]["nfm_agop_corr"].get<double>()));
+  const fs::path other = temp_dir("cmp_other");
+  REQUIRE(run_cli("train --task sub --p 13 --width 8 --epochs 1 --quiet --out " + other.string())
+              .status == 0);
+  r = run_cli("compare " + rfm_run.string() + " " + other.string());
+  CHECK(r.status != 0);
+  CHECK(r.output.find("different tasks") != std::string::npos);
 }
