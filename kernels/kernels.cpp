@@ -49,6 +49,13 @@ double Kernel::weight(double s) const {
   return 0;
 }
 
+double Kernel::weight_per_value() const {
+  const double L = bandwidth;
+  if (type == KernelType::gaussian) return 1 / (L * L);
+  if (type == KernelType::gaussian_paper) return 2 / L;
+  return 0;
+}
+
 // Entry-wise maps, vectorised through Eigen's array functions, one column per task.
 template <typename F>
 static void map_columns(Eigen::Ref<MatrixXd> S, F f) {

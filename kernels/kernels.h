@@ -43,6 +43,9 @@ struct Kernel {
   bool radial() const { return type != KernelType::quadratic; }
   double value(double s) const;   // k as a function of the statistic
   double weight(double s) const;  // w as a function of the statistic (see above)
+  // The Gaussian weights are a multiple of the kernel values (w = k / L^2, or 2 k / L): that
+  // factor, or 0 when w needs the statistic itself.
+  double weight_per_value() const;
 };
 
 // --- Scratch memory -------------------------------------------------------------------------

@@ -30,7 +30,8 @@ class CpuKernelMachine final : public KernelMachine {
     RFM_ASSERT(X.n() == Y.rows());
     X_ = X;
     Y_ = Y;
-    K_.resize(X.n(), X.n());  // the one (n, n) buffer, reused by every fit
+    K_.resize(X.n(), X.n());  // kernel values, kept intact for the training predictions
+    F_.resize(X.n(), X.n());  // the solver's scratch, then the AGOP weights
   }
 
   SolveReport fit(const MatrixXd& M) override {
@@ -39,7 +40,8 @@ class CpuKernelMachine final : public KernelMachine {
     apply_values(opt_.kernel, K_);
     times.gram += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
-    SolveReport rep = solver_->solve(K_, Y_, alpha_);
+    F_ = K_;
+    SolveReport rep = solver_->solve(F_, Y_, alpha_);
     times.solve += seconds_since(t0);
     M_ = M;
     return rep;
@@ -47,20 +49,24 @@ class CpuKernelMachine final : public KernelMachine {
 
   MatrixXd predict(const Inputs& Z) override {
     auto t0 = std::chrono::steady_clock::now();
-    MatrixXd out = rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
+    MatrixXd out = same_points(Z, X_) ? MatrixXd(K_ * alpha_)
+                                      : rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
     times.predict += seconds_since(t0);
     return out;
   }
 
   MatrixXd agop(const Inputs& Z) override {
     auto t0 = std::chrono::steady_clock::now();
-    // For the training points the weights fill the (n, n) buffer the solve has finished with.
+    // For the training points the weights fill the (n, n) buffer the solve has finished with;
+    // Gaussian weights are a multiple of the kernel values already in K.
     const bool train = same_points(Z, X_);
-    if (train) {
-      pair_stats(opt_.kernel, X_, X_, M_, K_);
-      apply_weights(opt_.kernel, K_);
+    if (train && opt_.kernel.weight_per_value() > 0) {
+      F_ = K_ * opt_.kernel.weight_per_value();
+    } else if (train) {
+      pair_stats(opt_.kernel, X_, X_, M_, F_);
+      apply_weights(opt_.kernel, F_);
     }
-    MatrixXd G = rfm::agop(opt_.kernel, X_, alpha_, M_, Z, opt_.agop, train ? &K_ : nullptr, &ws_);
+    MatrixXd G = rfm::agop(opt_.kernel, X_, alpha_, M_, Z, opt_.agop, train ? &F_ : nullptr, &ws_);
     times.agop += seconds_since(t0);
     return G;
   }
@@ -71,7 +77,7 @@ class CpuKernelMachine final : public KernelMachine {
   MachineOptions opt_;
   std::unique_ptr<SpdSolver> solver_;
   Inputs X_;
-  MatrixXd Y_, K_, alpha_, M_;
+  MatrixXd Y_, K_, F_, alpha_, M_;  // K_, F_: (n, n)
   KernelWorkspace ws_;  // predict and AGOP scratch, reused by every iteration
 };
 
