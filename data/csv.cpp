@@ -32,9 +32,7 @@ std::vector<std::string> split_fields(const std::string& line) {
   return fields;
 }
 
-MatrixXd load_csv(const std::string& path) {
-  std::ifstream in(path);
-  RFM_CHECK(in.good(), "cannot open %s: %s", path.c_str(), std::strerror(errno));
+MatrixXd read_csv(std::istream& in, const std::string& path) {
   std::vector<std::vector<double>> rows;
   std::string line;
   for (int lineno = 1; std::getline(in, line); ++lineno) {
@@ -62,11 +60,22 @@ MatrixXd load_csv(const std::string& path) {
   return M;
 }
 
+MatrixXd load_csv(const std::string& path) {
+  std::ifstream in(path);
+  RFM_CHECK(in.good(), "cannot open %s: %s", path.c_str(), std::strerror(errno));
+  return read_csv(in, path);
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
+
+MatrixXd parse_csv(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  return read_csv(in, name);
+}
 
 MatrixXd load_matrix(const std::string& path) {
   if (ends_with(path, ".csv")) return load_csv(path);

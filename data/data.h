@@ -107,6 +107,9 @@ NpyArray npy_read(const std::string& path);
 MatrixXd npy_load(const std::string& path);
 // Integer array (any integer or bool dtype, 1-D), e.g. indices or labels.
 std::vector<int64_t> npy_load_ints(const std::string& path);
+// The same from the bytes of an .npy file in memory; name is used in messages.
+MatrixXd npy_parse_matrix(const std::string& bytes, const std::string& name);
+std::vector<int64_t> npy_parse_ints(const std::string& bytes, const std::string& name);
 
 // Writes M as a C-order '<f8' 2-D array, atomically.
 void npy_save(const std::string& path, const MatrixXd& M);
@@ -132,7 +135,7 @@ std::vector<int64_t> npz_load_ints(const std::string& path, const std::string& m
 struct AbelianGroup {
   std::vector<int> factors;  // n1, ..., nk, each >= 2
   int order() const;
-  std::vector<int> digits(int x) const;          // mixed radix, last factor fastest
+  std::vector<int> digits(int x) const;  // mixed radix, last factor fastest
   int index(const std::vector<int>& digits) const;
   int add(int x, int y) const;
   int neg(int x) const;
@@ -147,15 +150,15 @@ Dataset make_group_task(const AbelianGroup& G);
 // reflections sr^k, with k = param[e mod n]: the group index for add, sub and group tasks
 // (identity k = 0), the residue 1..p-1 for mul and div (identity k = 1).
 struct DihedralGroup {
-  std::string task;          // "add", "sub", "mul", "div" or "group"
-  int q = 0;                 // symbols per slot: inputs have d = 2q coordinates
-  int n = 0;                 // |A|: rotations, and as many reflections
-  int identity_param = 0;    // k of the identity (0 additive, 1 multiplicative)
-  std::vector<int> param;    // (n) k of r^k = element e and of sr^k = element n + e
-  IndexMatrix image;         // (2q, 2n): image(i, e) = coordinate of R_e e_i, -1 if undefined
-  std::vector<int> coords;   // (2n) the coordinates where all R_g are permutations (mul and
-                             // div leave out residue 0), slot 0 first: the analysed subspace
-  AbelianGroup abelian;      // the product structure for group tasks (empty otherwise)
+  std::string task;         // "add", "sub", "mul", "div" or "group"
+  int q = 0;                // symbols per slot: inputs have d = 2q coordinates
+  int n = 0;                // |A|: rotations, and as many reflections
+  int identity_param = 0;   // k of the identity (0 additive, 1 multiplicative)
+  std::vector<int> param;   // (n) k of r^k = element e and of sr^k = element n + e
+  IndexMatrix image;        // (2q, 2n): image(i, e) = coordinate of R_e e_i, -1 if undefined
+  std::vector<int> coords;  // (2n) the coordinates where all R_g are permutations (mul and
+                            // div leave out residue 0), slot 0 first: the analysed subspace
+  AbelianGroup abelian;     // the product structure for group tasks (empty otherwise)
 
   int elements() const { return 2 * n; }
   bool is_reflection(int e) const { return e >= n; }
@@ -164,7 +167,7 @@ struct DihedralGroup {
   int reflection(int k) const;              // element of sr^k; throws naming k
   // Image of the input pair (u, v) under e; {-1, -1} where g is undefined (div with u = 0).
   std::pair<int, int> apply(int e, int u, int v) const;
-  int compose(int g, int h) const;          // the element g h (apply h first)
+  int compose(int g, int h) const;  // the element g h (apply h first)
 };
 // Dih(A) for a modular task (add, sub, mul, div) mod p, table of REFERENCE.md 1.1.
 DihedralGroup dihedral_group(Op op, int p);
@@ -184,8 +187,8 @@ Split degenerate_split(const Dataset& ds, const DihedralGroup& G,
 void move_train_to_test(Split& s, int count, uint64_t seed);
 void move_test_to_train(Split& s, int count, uint64_t seed);
 // Moves count pairs {x, g x} (g = element, x != g x, both in train) from train to test.
-void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int element,
-                        int count, uint64_t seed);
+void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int element, int count,
+                        uint64_t seed);
 
 // --- User data (.npy or .csv) ---------------------------------------------------------------
 
@@ -193,5 +196,7 @@ void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int
 // line, an optional non-numeric header line; every row must have the same number of fields.
 // Throws InputError naming the file, line and field for anything else, and for NaN/Inf.
 MatrixXd load_matrix(const std::string& path);
+// CSV from text in memory (name is used in messages).
+MatrixXd parse_csv(const std::string& text, const std::string& name);
 
 }  // namespace rfm

@@ -577,6 +577,14 @@ std::vector<int64_t> npy_load_ints(const std::string& path) {
   return to_ints(npy_read(path), path);
 }
 
+MatrixXd npy_parse_matrix(const std::string& bytes, const std::string& name) {
+  return to_matrix(parse_npy(std::vector<char>(bytes.begin(), bytes.end()), name), name);
+}
+
+std::vector<int64_t> npy_parse_ints(const std::string& bytes, const std::string& name) {
+  return to_ints(parse_npy(std::vector<char>(bytes.begin(), bytes.end()), name), name);
+}
+
 std::string npy_bytes(const MatrixXd& M) {
   // .npy is C order: copy M (column-major) into row-major layout; the bytes are then M's rows.
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> R = M;
