@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <new>
 
 #include "apps/commands.h"
 #include "data/error.h"
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "rfm: error: out of memory (the problem is too large for this machine)\n");
+    return 1;
   } catch (const rfm::Error& e) {
     std::fprintf(stderr, "rfm: error: %s\n", e.what());
     return 1;
