@@ -1,15 +1,23 @@
 // `rfm grok`: RFM on a modular-arithmetic or abelian group task and a random or symmetric
 // (degenerate, moved-point) split; prints a live table of iterations and writes a run
-// directory (DESIGN.md).
+// directory (DESIGN.md). Experiments (issue 7): a checkpoint after every iteration, Ctrl-C stops
+// cleanly after the current iteration, --resume continues a stopped or killed run with the same
+// results, --jsonl for scripts, a progress line with ETA on a terminal, --report at the end.
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "apps/commands.h"
+#include "apps/report.h"
+#include "apps/signals.h"
 #include "rfm/rfm.h"
 
 namespace rfm {
@@ -22,18 +30,25 @@ struct GrokOptions {
   double frac = 0.5;
   uint64_t seed = 0;
   RfmOptions rfm;
-  std::string out;        // default: runs/<task>-p<p>-<kernel>-<timestamp>
-  std::string init;       // M_0 from an .npy file; identity when empty
-  int save_every = 0;     // keep M_t every this many iterations (0: only M_final)
-  int threads = 0;        // BLAS and OpenMP threads (0: all cores)
-  bool force = false;     // overwrite an existing output directory
-  bool quiet = false;     // no live table
+  std::string out;              // default: runs/<task>-p<p>-<kernel>-<timestamp>
+  std::string init;             // M_0 from an .npy file; identity when empty
+  int save_every = 0;           // keep M_t every this many iterations (0: only M_final)
+  int threads = 0;              // BLAS and OpenMP threads (0: all cores)
+  bool force = false;           // overwrite an existing output directory
+  bool quiet = false;           // no live table
+  std::string device = "auto";  // --device: auto (GPU when usable, else CPU), cpu or cuda
   // Symmetric splits and group tasks (REFERENCE.md 1.1; data.h DihedralGroup).
   std::string group;             // --task group: the factors, e.g. 3x7
   std::string split = "random";  // random or degenerate
   std::vector<int> reflections;  // k of the reflections sr^k (default: s)
   int move_train_to_test = 0, move_test_to_train = 0, move_pairs_to_test = 0;
   bool track_group = false;  // record d_alg and alpha of the strongest elements
+  // Experiments (issue 7).
+  std::string resume;            // continue the run in this directory (options from its config)
+  bool jsonl = false;            // one JSON object per iteration on stdout instead of the table
+  bool report = false;           // rfm report at the end
+  bool keep_checkpoint = false;  // keep DIR/checkpoint after a completed run
+  int pause_ms = 0;              // testing: sleep after each iteration (hidden option)
 };
 
 std::string default_out(const GrokOptions& o) {
@@ -94,9 +109,9 @@ std::string table_header() {
 }
 
 std::string table_row(const IterationStats& s) {
-  return strfmt("%5d  %9.4f  %8.4f  %9.2e  %8.2e  %8.2e  %8.2e  %5.2f  %s%s\n", s.iter,
-                s.train_acc, s.test_acc, s.train_mse, s.test_mse, s.circ_dev, s.circ_dev_rev,
-                s.seconds, s.solver.c_str(), s.fallback ? " (fallback)" : "");
+  return strfmt("%5d  %9.4f  %8.4f  %9.2e  %8.2e  %8.2e  %8.2e  %5.2f  %s%s\n", s.iter, s.train_acc,
+                s.test_acc, s.train_mse, s.test_mse, s.circ_dev, s.circ_dev_rev, s.seconds,
+                s.solver.c_str(), s.fallback ? " (fallback)" : "");
 }
 
 // --- Tasks, symmetric splits and group tracking (REFERENCE.md 1.1 and 3) ---------------------
@@ -228,69 +243,290 @@ std::string with_track_cells(std::string row, const IterationStats& s) {
   return row;
 }
 
-void run_grok(GrokOptions o) {
+// --- Resume, progress and control (issue 7) -------------------------------------------------
+
+// Options that define a run: with --resume they come from its config.json and may not be given.
+const char* const kRunDefining[] = {"--task",
+                                    "--p",
+                                    "--frac",
+                                    "--seed",
+                                    "--kernel",
+                                    "--bandwidth",
+                                    "--ridge",
+                                    "--power",
+                                    "--centering",
+                                    "--normalize",
+                                    "--precision",
+                                    "--agop-path",
+                                    "--agop-samples",
+                                    "--agop-block",
+                                    "--init",
+                                    "--out",
+                                    "--force",
+                                    "--group",
+                                    "--split",
+                                    "--reflections",
+                                    "--move-train-to-test",
+                                    "--move-test-to-train",
+                                    "--move-pairs-to-test",
+                                    "--track-group"};
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  RFM_CHECK(in.good(), "cannot read %s", path.c_str());
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    RFM_CHECK(false, "%s is not valid JSON: %s", path.c_str(), e.what());
+  }
+  return {};
+}
+
+// The options of the run in o.resume (its config.json), with the ones that may change
+// (--iters, --threads, --save-every, output and control flags) taken from the command line.
+GrokOptions resumed_options(const GrokOptions& cli, const CLI::App& sub) {
+  for (const char* name : kRunDefining)
+    RFM_CHECK(sub.count(name) == 0,
+              "%s cannot be combined with --resume (the run's config.json fixes it)", name);
+  const std::string dir = cli.resume;
+  const nlohmann::json c = read_json_file(dir + "/config.json");
+  RFM_CHECK(c.value("command", "") == "grok", "--resume %s: config.json is not from rfm grok",
+            dir.c_str());
+  GrokOptions o = cli;
+  try {
+    o.task = c.at("task");
+    o.p = c.at("p");
+    o.frac = c.at("frac");
+    o.seed = c.at("seed");
+    o.rfm.kernel.type = kernel_from_string(c.at("kernel"));
+    o.rfm.kernel.bandwidth = c.at("bandwidth");
+    o.rfm.solve.ridge = c.at("ridge");
+    if (sub.count("--iters") == 0) o.rfm.iters = c.at("iters");
+    o.rfm.power = c.at("power");
+    o.rfm.agop.centering = c.at("centering") == "on";
+    o.rfm.normalize = normalize_from_string(c.at("normalize"));
+    o.init = c.at("init") == "identity" ? "" : c.at("init").get<std::string>();
+    o.rfm.solve.precision = precision_from_string(c.at("precision"));
+    o.rfm.agop.path = agop_path_from_string(c.at("agop_path"));
+    o.rfm.agop.block = c.at("agop_block");
+    o.rfm.agop_samples = c.at("agop_samples");
+    if (sub.count("--save-every") == 0) o.save_every = c.at("save_every");
+    o.group = c.at("group");
+    o.split = c.at("split");
+    o.reflections = c.at("reflections").get<std::vector<int>>();
+    o.move_train_to_test = c.at("move_train_to_test");
+    o.move_test_to_train = c.at("move_test_to_train");
+    o.move_pairs_to_test = c.at("move_pairs_to_test");
+    o.track_group = c.at("track_group");
+  } catch (const nlohmann::json::exception& e) {
+    RFM_CHECK(false, "--resume %s: config.json lacks a field or has a wrong type: %s", dir.c_str(),
+              e.what());
+  }
+  o.out = dir;
+  return o;
+}
+
+// The split of a resumed run must be the one on disk (the same options give the same split).
+void check_same_split(const std::string& dir, const Split& split) {
+  const std::string path = dir + "/split.npz";
+  auto same = [](const std::vector<int64_t>& a, const std::vector<int>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  };
+  RFM_CHECK(same(npz_load_ints(path, "train"), split.train) &&
+                same(npz_load_ints(path, "test"), split.test),
+            "--resume %s: split.npz differs from the split its config.json produces", dir.c_str());
+}
+
+std::string summary_termination(const std::string& dir) {
+  const std::string path = dir + "/summary.json";
+  if (!std::filesystem::exists(path)) return "";
+  return read_json_file(path).value("termination", "");
+}
+
+// "1:05:07", "4:09" or "12 s".
+std::string duration_text(double s) {
+  const long t = std::lround(std::max(s, 0.0));
+  if (t < 60) return strfmt("%ld s", t);
+  if (t < 3600) return strfmt("%ld:%02ld", t / 60, t % 60);
+  return strfmt("%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+}
+
+// The progress line under the table on a terminal: replaced by the next row.
+struct ProgressLine {
+  bool on = false;
+  int first = 0, total = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  void clear() const {
+    if (on) std::printf("\r\033[K");
+  }
+  void show(int iter) const {
+    if (!on) return;
+    const int done = iter + 1 - first;
+    const double el =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double per = el / std::max(done, 1);
+    std::printf("  [%d/%d] %.2f s/iter, elapsed %s, ETA %s", iter + 1, total, per,
+                duration_text(el).c_str(), duration_text(per * (total - iter - 1)).c_str());
+  }
+};
+
+// Where the run starts: a fresh directory, or the checkpoint of the run being resumed.
+struct RunStart {
+  RfmState state;
+  bool resumed = false;
+};
+
+RunStart start_fresh(GrokOptions& o, const TaskSetup& task) {
+  RunStart r;
+  r.state.M_next = initial_matrix(o.init, task.ds.inputs.d);
+  if (o.out.empty()) o.out = default_out(o);
+  if (o.resume.empty()) prepare_out_dir(o.out, o.force);
+  std::filesystem::remove_all(o.out + "/checkpoint");  // a --force run must not resume old state
+  write_text_atomic(o.out + "/config.json",
+                    with_symmetry_config(config_json(o, task.ds, task.split), o).dump(2) + "\n");
+  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+  npz_save(o.out + "/split.npz", {{"train", npy_bytes_ints(ints(task.split.train))},
+                                  {"test", npy_bytes_ints(ints(task.split.test))}});
+  return r;
+}
+
+RunStart start_resumed(GrokOptions& o, const TaskSetup& task) {
+  check_same_split(o.out, task.split);
+  if (!has_checkpoint(o.out)) {
+    RFM_CHECK(summary_termination(o.out).empty(),
+              "--resume %s: the run has no checkpoint left (a completed run removes it unless "
+              "--keep-checkpoint was given)",
+              o.out.c_str());
+    return start_fresh(o, task);  // killed before its first iteration ended: start again
+  }
+  RunStart r{read_checkpoint(o.out), true};
+  RFM_CHECK(o.rfm.iters >= r.state.next_iter,
+            "--iters %d is below the %d iterations --resume %s has done", o.rfm.iters,
+            r.state.next_iter, o.out.c_str());
+  nlohmann::json cfg = read_json_file(o.out + "/config.json");
+  cfg["iters"] = o.rfm.iters;
+  cfg["save_every"] = o.save_every;
+  write_text_atomic(o.out + "/config.json", cfg.dump(2) + "\n");
+  return r;
+}
+
+std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunStart& start) {
+  const Split& split = task.split;
+  std::string head =
+      strfmt("rfm grok: %s mod %d, frac %g (%zu train, %zu test), seed %llu\n", o.task.c_str(), o.p,
+             o.frac, split.train.size(), split.test.size(), (unsigned long long)o.seed);
+  head += settings_line(
+      "kernel", strfmt("%s, bandwidth %g, ridge %g, power %g, centering %s",
+                       to_string(o.rfm.kernel.type), o.rfm.kernel.bandwidth, o.rfm.solve.ridge,
+                       o.rfm.power, o.rfm.agop.centering ? "on" : "off"));
+  head += settings_line("backend",
+                        strfmt("%s, %s, AGOP path %s", to_string(o.rfm.backend),
+                               to_string(o.rfm.solve.precision), to_string(o.rfm.agop.path)));
+  head += settings_line("blas", blas_description());
+  head += settings_line("split", split_description(o, task));
+  head += settings_line("output", o.out);
+  if (start.resumed)
+    head += settings_line("resume", strfmt("from iteration %d of %d (checkpoint)",
+                                           start.state.next_iter, o.rfm.iters));
+  return head;
+}
+
+void print_header(const GrokOptions& o, const TaskSetup& task, const RunStart& start) {
+  if (o.quiet || o.jsonl) return;
+  std::string th = table_header();
+  const std::string tracks = track_header(task, o.track_group);
+  th.insert(th.size() - 1, tracks.empty() ? "" : "  |" + tracks);
+  std::printf("%s\n%s", run_header(o, task, start).c_str(), th.c_str());
+  if (start.resumed && start.state.next_iter > 0)
+    std::printf("  ... iterations 0-%d restored from the checkpoint\n", start.state.next_iter - 1);
+  std::fflush(stdout);
+}
+
+// Ends an interrupted run: the summary says so and how to continue; exit status 128 + signal.
+[[noreturn]] void exit_interrupted(const GrokOptions& o, RfmSummary& sum) {
+  const int sig = stop_signal();
+  sum.termination = Termination::interrupted;
+  sum.message = strfmt(
+      "interrupted by signal %d after iteration %d; continue with rfm grok "
+      "--resume %s",
+      sig, sum.iterations.empty() ? -1 : sum.iterations.back().iter, o.out.c_str());
+  write_run_results(o.out, sum);
+  if (o.report) write_report(o.out, {});
+  std::fprintf(o.jsonl ? stderr : stdout, "%s\n%s\n", sum.brief_report().c_str(),
+               sum.message.c_str());
+  std::fflush(stdout);
+  std::exit(128 + sig);
+}
+
+void run_grok(GrokOptions o, const CLI::App& sub) {
+  const bool resuming = !o.resume.empty();
+  if (resuming) o = resumed_options(o, sub);
+  std::string device_notice;  // --device auto without a usable GPU: one line on stderr
+  o.rfm.backend = backend_from_device(o.device, o.rfm.solve.precision, &device_notice);
+  if (!device_notice.empty()) std::fprintf(stderr, "rfm grok: %s\n", device_notice.c_str());
   o.rfm.validate();
   RFM_CHECK(o.save_every >= 0, "--save-every %d must be >= 0", o.save_every);
   RFM_CHECK(o.threads >= 0, "--threads %d must be >= 0", o.threads);
+  RFM_CHECK(o.pause_ms >= 0, "--pause-ms %d must be >= 0", o.pause_ms);
   if (o.threads > 0) {
     set_blas_threads(o.threads);
     omp_set_num_threads(o.threads);
+  }
+  if (resuming && summary_termination(o.out) == "completed" && sub.count("--iters") == 0) {
+    std::printf("rfm grok: %s is complete; nothing to resume\n", o.out.c_str());
+    return;
   }
   const TaskSetup task = make_task_setup(o);
   const Dataset& ds = task.ds;
   const Split& split = task.split;
   RFM_CHECK(!split.test.empty(), "--frac %g leaves no test points", o.frac);
+  // Refuse before allocating: the targets (all pairs x c) and the machine's buffers.
+  check_host_memory(8.0 * ds.N() * ds.c +
+                    cpu_memory_estimate(int(split.train.size()), ds.inputs.d, ds.c,
+                                        {o.rfm.kernel, o.rfm.solve, o.rfm.agop}));
   RfmProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
                 one_hot_labels(ds.labels, split.train, ds.c),
                 one_hot_labels(ds.labels, split.test, ds.c)};
-  const MatrixXd M0 = initial_matrix(o.init, ds.inputs.d);
-  if (o.out.empty()) o.out = default_out(o);
-  prepare_out_dir(o.out, o.force);
-  write_text_atomic(o.out + "/config.json",
-                    with_symmetry_config(config_json(o, ds, split), o).dump(2) + "\n");
-  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
-  npz_save(o.out + "/split.npz",
-           {{"train", npy_bytes_ints(ints(split.train))}, {"test", npy_bytes_ints(ints(split.test))}});
+  const RunStart start = resuming ? start_resumed(o, task) : start_fresh(o, task);
+  print_header(o, task, start);
+  install_stop_handlers();
 
-  std::string head = strfmt("rfm grok: %s mod %d, frac %g (%zu train, %zu test), seed %llu\n",
-                            o.task.c_str(), o.p, o.frac, split.train.size(), split.test.size(),
-                            (unsigned long long)o.seed);
-  head += settings_line("kernel", strfmt("%s, bandwidth %g, ridge %g, power %g, centering %s",
-                                         to_string(o.rfm.kernel.type), o.rfm.kernel.bandwidth,
-                                         o.rfm.solve.ridge, o.rfm.power,
-                                         o.rfm.agop.centering ? "on" : "off"));
-  head += settings_line("backend", strfmt("%s, %s, AGOP path %s", to_string(o.rfm.backend),
-                                          to_string(o.rfm.solve.precision),
-                                          to_string(o.rfm.agop.path)));
-  head += settings_line("blas", blas_description());
-  head += settings_line("split", split_description(o, task));
-  head += settings_line("output", o.out);
-  if (!o.quiet) {
-    std::string th = table_header();
-    th.insert(th.size() - 1, track_header(task, o.track_group).empty()
-                                 ? ""
-                                 : "  |" + track_header(task, o.track_group));
-    std::printf("%s\n%s", head.c_str(), th.c_str());
-  }
-
-  std::vector<IterationStats> rows;
+  std::vector<IterationStats> rows = start.state.iterations;
+  ProgressLine progress;
+  progress.on = !o.quiet && !o.jsonl && isatty(STDOUT_FILENO);
+  progress.first = start.state.next_iter;
+  progress.total = o.rfm.iters;
   IterationCallback live = [&](const IterationStats& s, const MatrixXd& M) {
     rows.push_back(s);
-    if (!o.quiet) std::printf("%s", with_track_cells(table_row(s), s).c_str());
-    if (!o.quiet && s.fallback) std::printf("       note: %s\n", s.note.c_str());
+    progress.clear();
+    if (o.jsonl) std::printf("%s\n", iteration_json(s).dump().c_str());
+    if (!o.quiet && !o.jsonl) std::printf("%s", with_track_cells(table_row(s), s).c_str());
+    if (!o.quiet && !o.jsonl && s.fallback) std::printf("       note: %s\n", s.note.c_str());
+    if (s.iter + 1 < o.rfm.iters) progress.show(s.iter);
     std::fflush(stdout);
     write_text_atomic(o.out + "/metrics.csv", metrics_csv(rows));
     if (o.save_every > 0 && s.iter % o.save_every == 0)
       npy_save(o.out + strfmt("/M_%04d.npy", s.iter), M);
     return Decision::proceed;
   };
+  IterationCallback control = [&](const IterationStats&, const MatrixXd&) {
+    if (o.pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.pause_ms));
+    return stop_requested() ? Decision::stop : Decision::proceed;
+  };
   Measure measure = [&](const MatrixXd& M, IterationStats& s) {
     circ_measure(task, M, s);
     if (o.track_group) track_group(task, M, s);
   };
-  RfmSummary sum = run_rfm(o.rfm, pb, M0, {live}, measure);
+  CheckpointWriter writer(o.out, start.resumed ? start.state.next_iter + 1 : 0);
+  CheckpointCallback checkpoint = [&](const RfmState& st) { writer.write(st); };
+  RfmSummary sum = run_rfm(o.rfm, pb, start.state, {live, control}, measure, checkpoint);
+  progress.clear();
+  if (stop_requested() && sum.termination == Termination::stopped) exit_interrupted(o, sum);
   write_run_results(o.out, sum);
-  std::printf("%s\n", sum.brief_report().c_str());
+  if (o.report) write_report(o.out, {});
+  if (sum.termination == Termination::completed && !o.keep_checkpoint)
+    std::filesystem::remove_all(o.out + "/checkpoint");
+  std::fprintf(o.jsonl ? stderr : stdout, "%s\n", sum.brief_report().c_str());
   if (sum.termination == Termination::numerical_failure)
     throw Error(sum.message + " (results so far are in " + o.out + ")");
 }
@@ -301,7 +537,9 @@ static void setup_grok(CLI::App& app) {
   auto o = std::make_shared<GrokOptions>();
   CLI::App* sub = app.add_subcommand(
       "grok", "RFM on a modular arithmetic task: live table of iterations, run directory");
-  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div (div: (a*b, b) -> a), or group (see --group)")
+  sub->add_option(
+         "--task", o->task,
+         "Operation mod p: add, sub, mul, div (div: (a*b, b) -> a), or group (see --group)")
       ->capture_default_str();
   sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
@@ -326,13 +564,15 @@ static void setup_grok(CLI::App& app) {
   add_enum_option(*sub, "--normalize", o->rfm.normalize,
                   {{"none", Normalize::none}, {"max", Normalize::max}},
                   "Divide the AGOP by its largest entry before the power");
-  add_enum_option(*sub, "--precision", o->rfm.solve.precision,
-                  {{"fp64", Precision::fp64}, {"fp32", Precision::fp32},
-                   {"mixed", Precision::mixed}},
-                  "Solve precision: fp64, fp32, or mixed (fp32 factor refined to fp64)");
+  add_enum_option(
+      *sub, "--precision", o->rfm.solve.precision,
+      {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
+      "Solve precision: fp64, fp32, or mixed (fp32 factor refined to fp64)");
   add_enum_option(*sub, "--agop-path", o->rfm.agop.path,
-                  {{"auto", AgopPath::automatic}, {"dense", AgopPath::dense},
-                   {"onehot", AgopPath::onehot}, {"hadamard", AgopPath::hadamard}},
+                  {{"auto", AgopPath::automatic},
+                   {"dense", AgopPath::dense},
+                   {"onehot", AgopPath::onehot},
+                   {"hadamard", AgopPath::hadamard}},
                   "AGOP route: onehot exploits one-hot inputs, dense is the reference, hadamard "
                   "rewrites it through W W^T");
   sub->add_option("--agop-samples", o->rfm.agop_samples,
@@ -348,6 +588,9 @@ static void setup_grok(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--force", o->force, "Overwrite an existing run directory");
   sub->add_flag("--quiet", o->quiet, "No live table");
+  sub->add_option("--device", o->device, "auto (the GPU when usable, else the CPU), cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
   sub->add_option("--group", o->group,
                   "--task group: abelian product Z_n1 x ... x Z_nk as n1xn2x... (e.g. 3x7)");
   sub->add_option("--split", o->split,
@@ -369,7 +612,16 @@ static void setup_grok(CLI::App& app) {
   sub->add_flag("--track-group", o->track_group,
                 "Record d_alg and alpha of r^0, the split's reflections and the strongest other "
                 "element per iteration (M normalised by its diagonal; extra metrics.csv columns)");
-  sub->callback([o] { run_grok(*o); });
+  sub->add_option("--resume", o->resume,
+                  "Continue the interrupted or killed run in this directory from its last "
+                  "completed iteration (options from its config.json; --iters may extend it)");
+  sub->add_flag("--jsonl", o->jsonl,
+                "One JSON object per iteration on stdout instead of the table");
+  sub->add_flag("--report", o->report, "Write pictures and report.html at the end (rfm report)");
+  sub->add_flag("--keep-checkpoint", o->keep_checkpoint,
+                "Keep DIR/checkpoint (M_t of every iteration) after a completed run");
+  sub->add_option("--pause-ms", o->pause_ms, "Testing: sleep after each iteration")->group("");
+  sub->callback([o, sub] { run_grok(*o, *sub); });
 }
 
 RFM_COMMAND(grok, setup_grok);

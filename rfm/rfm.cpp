@@ -1,8 +1,11 @@
-// The RFM loop (rfm.h; REFERENCE.md section 2).
+// The RFM loop (rfm.h; REFERENCE.md section 2), and the checkpoint that lets an interrupted
+// run continue with the same results (rfm grok --resume).
 #include "rfm/rfm.h"
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 namespace rfm {
 
@@ -20,6 +23,7 @@ const char* to_string(Termination t) {
     case Termination::completed: return "completed";
     case Termination::stopped: return "stopped";
     case Termination::numerical_failure: return "numerical_failure";
+    case Termination::interrupted: return "interrupted";
   }
   return "?";
 }
@@ -98,25 +102,59 @@ void finish_summary(RfmSummary& sum) {
   }
 }
 
+PhaseTimes operator+(const PhaseTimes& a, const PhaseTimes& b) {
+  return {a.gram + b.gram, a.solve + b.solve, a.agop + b.agop, a.predict + b.predict};
+}
+
+// The summary so far, continued from a state (times and counters carry over).
+RfmSummary summary_from_state(const RfmState& st) {
+  RfmSummary sum;
+  sum.termination = Termination::completed;
+  sum.message = "completed all iterations";
+  sum.iterations = st.iterations;
+  sum.solver_fallbacks = st.solver_fallbacks;
+  sum.update_seconds = st.update_seconds;
+  sum.eval_seconds = st.eval_seconds;
+  return sum;
+}
+
+void check_start(const RfmOptions& o, const RfmProblem& pb, const RfmState& st) {
+  const int d = pb.X_train.d;
+  RFM_CHECK(st.M_next.rows() == d && st.M_next.cols() == d,
+            "the starting M is %dx%d, expected %dx%d for this problem", int(st.M_next.rows()),
+            int(st.M_next.cols()), d, d);
+  RFM_CHECK(st.next_iter >= 0 && size_t(st.next_iter) == st.history.size() &&
+                st.history.size() == st.iterations.size(),
+            "the starting state is inconsistent: next iteration %d, %zu matrices, %zu rows",
+            st.next_iter, st.history.size(), st.iterations.size());
+}
+
 }  // namespace
 
 RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const MatrixXd& M0,
                    const std::vector<IterationCallback>& callbacks, const Measure& measure) {
+  RfmState start;
+  start.M_next = M0;
+  return run_rfm(o, pb, start, callbacks, measure, {});
+}
+
+RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& start_state,
+                   const std::vector<IterationCallback>& callbacks, const Measure& measure,
+                   const CheckpointCallback& checkpoint) {
   o.validate();
+  check_start(o, pb, start_state);
   const auto start = Clock::now();
   MachineOptions mo{o.kernel, o.solve, o.agop};
   std::unique_ptr<KernelMachine> km = KernelMachine::create(mo, o.backend);
   km->set_data(pb.X_train, pb.Y_train);
-  RfmSummary sum;
-  sum.termination = Termination::completed;
-  sum.message = "completed all iterations";
+  RfmSummary sum = summary_from_state(start_state);
   const int n = pb.X_train.n();
   const Inputs agop_points = o.agop_samples > 0 && o.agop_samples < n
                                  ? pb.X_train.rows(random_subset(n, o.agop_samples, o.agop_seed))
                                  : pb.X_train;
-  std::vector<MatrixXd> history;  // M_t, for the alignment with M_final
-  MatrixXd M = M0;
-  for (int t = 0; t < o.iters; ++t) {
+  std::vector<MatrixXd> history = start_state.history;  // M_t, for the alignment with M_final
+  MatrixXd M = start_state.M_next;
+  for (int t = start_state.next_iter; t < o.iters; ++t) {
     const auto t0 = Clock::now();
     IterationStats st;
     st.iter = t;
@@ -127,8 +165,8 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const MatrixXd& M0
     sum.solver_fallbacks += rep.fallback;
     if (!km->alpha().allFinite()) {
       sum.termination = Termination::numerical_failure;
-      sum.message = strfmt("iteration %d: the solve produced NaN or Inf (%s)", t,
-                           rep.message.c_str());
+      sum.message =
+          strfmt("iteration %d: the solve produced NaN or Inf (%s)", t, rep.message.c_str());
       break;
     }
     record_metrics(*km, pb, st, sum);
@@ -142,14 +180,28 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const MatrixXd& M0
     sum.iterations.push_back(st);
     if (!next.allFinite() || next.size() == 0) {
       sum.termination = Termination::numerical_failure;
-      sum.message = strfmt("iteration %d: the AGOP or its power has NaN or Inf; M_final is the "
-                           "last finite M",
-                           t);
+      sum.message = strfmt(
+          "iteration %d: the AGOP or its power has NaN or Inf; M_final is the "
+          "last finite M",
+          t);
       break;
     }
     M = std::move(next);
+    if (checkpoint) {
+      RfmState state{t + 1,
+                     M,
+                     history,
+                     sum.iterations,
+                     sum.solver_fallbacks,
+                     start_state.phase_seconds + km->times,
+                     sum.update_seconds,
+                     sum.eval_seconds,
+                     start_state.total_seconds + since(start)};
+      checkpoint(state);
+    }
     bool stop = false;
-    for (const IterationCallback& cb : callbacks) stop |= cb(sum.iterations.back(), history.back()) == Decision::stop;
+    for (const IterationCallback& cb : callbacks)
+      stop |= cb(sum.iterations.back(), history.back()) == Decision::stop;
     if (stop) {
       sum.termination = Termination::stopped;
       sum.message = strfmt("stopped by a callback after iteration %d", t);
@@ -162,9 +214,137 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const MatrixXd& M0
     sum.iterations[t].agop_align_nodiag = cosine_similarity(history[t], M, true);
   }
   finish_summary(sum);
-  sum.phase_seconds = km->times;
-  sum.total_seconds = since(start);
+  sum.phase_seconds = start_state.phase_seconds + km->times;
+  sum.total_seconds = start_state.total_seconds + since(start);
   return sum;
+}
+
+// --- Checkpoints (rfm grok --resume) ---------------------------------------------------------
+
+namespace {
+
+nlohmann::json number_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
+
+double number_or_nan(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
+}
+
+std::string checkpoint_dir(const std::string& run_dir) {
+  return run_dir + "/checkpoint";
+}
+
+nlohmann::json state_json(const RfmState& s) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const IterationStats& st : s.iterations) rows.push_back(iteration_json(st));
+  return {{"next_iter", s.next_iter},
+          {"d", s.M_next.rows()},
+          {"solver_fallbacks", s.solver_fallbacks},
+          {"seconds",
+           {{"gram", s.phase_seconds.gram},
+            {"solve", s.phase_seconds.solve},
+            {"agop", s.phase_seconds.agop},
+            {"predict", s.phase_seconds.predict},
+            {"update", s.update_seconds},
+            {"eval", s.eval_seconds},
+            {"total", s.total_seconds}}},
+          {"iterations", rows}};
+}
+
+}  // namespace
+
+nlohmann::json iteration_json(const IterationStats& s) {
+  nlohmann::json j = {{"iter", s.iter},
+                      {"train_acc", number_or_null(s.train_acc)},
+                      {"test_acc", number_or_null(s.test_acc)},
+                      {"train_mse", number_or_null(s.train_mse)},
+                      {"test_mse", number_or_null(s.test_mse)},
+                      {"circ_dev", number_or_null(s.circ_dev)},
+                      {"circ_dev_rev", number_or_null(s.circ_dev_rev)},
+                      {"agop_align", number_or_null(s.agop_align)},
+                      {"agop_align_nodiag", number_or_null(s.agop_align_nodiag)},
+                      {"seconds", number_or_null(s.seconds)},
+                      {"solver", s.solver},
+                      {"fallback", s.fallback},
+                      {"note", s.note}};
+  nlohmann::json extra = nlohmann::json::array();  // an array keeps the order of the columns
+  for (const auto& [name, value] : s.extra) extra.push_back({name, number_or_null(value)});
+  j["extra"] = extra;
+  return j;
+}
+
+IterationStats iteration_from_json(const nlohmann::json& j) {
+  IterationStats s;
+  s.iter = j.at("iter").get<int>();
+  s.train_acc = number_or_nan(j, "train_acc");
+  s.test_acc = number_or_nan(j, "test_acc");
+  s.train_mse = number_or_nan(j, "train_mse");
+  s.test_mse = number_or_nan(j, "test_mse");
+  s.circ_dev = number_or_nan(j, "circ_dev");
+  s.circ_dev_rev = number_or_nan(j, "circ_dev_rev");
+  s.agop_align = number_or_nan(j, "agop_align");
+  s.agop_align_nodiag = number_or_nan(j, "agop_align_nodiag");
+  s.seconds = number_or_nan(j, "seconds");
+  s.solver = j.value("solver", "");
+  s.fallback = j.value("fallback", false);
+  s.note = j.value("note", "");
+  if (j.contains("extra"))
+    for (const nlohmann::json& e : j["extra"])
+      s.extra.push_back(
+          {e.at(0).get<std::string>(), e.at(1).is_number() ? e.at(1).get<double>() : kNaN});
+  return s;
+}
+
+std::string checkpoint_matrix_path(const std::string& run_dir, int t) {
+  return checkpoint_dir(run_dir) + strfmt("/M_%04d.npy", t);
+}
+
+bool has_checkpoint(const std::string& run_dir) {
+  return std::filesystem::exists(checkpoint_dir(run_dir) + "/state.json");
+}
+
+CheckpointWriter::CheckpointWriter(std::string run_dir, int written)
+    : dir_(std::move(run_dir)), written_(written) {
+  make_dirs(checkpoint_dir(dir_));
+}
+
+void CheckpointWriter::write(const RfmState& s) {
+  // M_0 .. M_{t-1} are the history, M_t is M_next; state.json goes last (the commit point).
+  for (int k = written_; k <= s.next_iter; ++k)
+    npy_save(checkpoint_matrix_path(dir_, k), k < s.next_iter ? s.history[k] : s.M_next);
+  written_ = s.next_iter + 1;
+  write_text_atomic(checkpoint_dir(dir_) + "/state.json", state_json(s).dump(1) + "\n");
+}
+
+RfmState read_checkpoint(const std::string& run_dir) {
+  const std::string path = checkpoint_dir(run_dir) + "/state.json";
+  std::ifstream in(path);
+  RFM_CHECK(in.good(), "%s: no checkpoint (was the run started by this version of rfm grok?)",
+            path.c_str());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    RFM_CHECK(false, "%s is not valid JSON: %s", path.c_str(), e.what());
+  }
+  RfmState s;
+  s.next_iter = j.at("next_iter").get<int>();
+  s.solver_fallbacks = j.value("solver_fallbacks", 0);
+  const nlohmann::json& sec = j.at("seconds");
+  s.phase_seconds = {sec.value("gram", 0.0), sec.value("solve", 0.0), sec.value("agop", 0.0),
+                     sec.value("predict", 0.0)};
+  s.update_seconds = sec.value("update", 0.0);
+  s.eval_seconds = sec.value("eval", 0.0);
+  s.total_seconds = sec.value("total", 0.0);
+  for (const nlohmann::json& row : j.at("iterations"))
+    s.iterations.push_back(iteration_from_json(row));
+  RFM_CHECK(int(s.iterations.size()) == s.next_iter, "%s: next iteration %d but %zu rows",
+            path.c_str(), s.next_iter, s.iterations.size());
+  for (int t = 0; t < s.next_iter; ++t)
+    s.history.push_back(npy_load(checkpoint_matrix_path(run_dir, t)));
+  s.M_next = npy_load(checkpoint_matrix_path(run_dir, s.next_iter));
+  return s;
 }
 
 }  // namespace rfm

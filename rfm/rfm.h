@@ -61,7 +61,8 @@ struct IterationStats {
   std::vector<std::pair<std::string, double>> extra;      // further named measures
 };
 
-enum class Termination { completed, stopped, numerical_failure };
+// interrupted: a signal (Ctrl-C) asked the run to stop; rfm grok --resume continues it.
+enum class Termination { completed, stopped, numerical_failure, interrupted };
 const char* to_string(Termination t);
 
 struct RfmSummary {
@@ -93,6 +94,27 @@ struct RfmProblem {
 RfmSummary run_rfm(const RfmOptions& options, const RfmProblem& problem, const MatrixXd& M0,
                    const std::vector<IterationCallback>& callbacks, const Measure& measure = {});
 
+// The state of a run after its first t iterations: enough to continue it with the same results
+// as an uninterrupted run (rfm grok --resume). run_rfm hands one to the checkpoint callback
+// after every iteration, and starts from one.
+struct RfmState {
+  int next_iter = 0;                       // t: the iteration that fits with M_next
+  MatrixXd M_next;                         // M_t: (d, d)
+  std::vector<MatrixXd> history;           // M_0 .. M_{t-1}, for the AGOP alignment at the end
+  std::vector<IterationStats> iterations;  // rows of iterations 0 .. t-1
+  int solver_fallbacks = 0;
+  PhaseTimes phase_seconds;  // summed over iterations 0 .. t-1
+  double update_seconds = 0, eval_seconds = 0, total_seconds = 0;
+};
+// Called after every completed iteration with the state that continues the run.
+using CheckpointCallback = std::function<void(const RfmState& state)>;
+
+// Runs iterations start.next_iter .. options.iters - 1 from `start` (start.M_next = M0 and the
+// rest empty is a fresh run).
+RfmSummary run_rfm(const RfmOptions& options, const RfmProblem& problem, const RfmState& start,
+                   const std::vector<IterationCallback>& callbacks, const Measure& measure,
+                   const CheckpointCallback& checkpoint);
+
 // Accuracy (argmax match) and mean squared error over all entries.
 double argmax_accuracy(const MatrixXd& pred, const MatrixXd& Y);
 double mean_squared_error(const MatrixXd& pred, const MatrixXd& Y);
@@ -123,6 +145,29 @@ std::string metrics_csv(const std::vector<IterationStats>& rows);
 nlohmann::json summary_json(const RfmSummary& summary);
 // Writes M_final.npy, metrics.csv and summary.json into dir (atomically, each).
 void write_run_results(const std::string& dir, const RfmSummary& summary);
+
+// One iteration as JSON (NaN as null) and back; the extra measures keep their order.
+nlohmann::json iteration_json(const IterationStats& s);
+IterationStats iteration_from_json(const nlohmann::json& j);
+
+// A checkpoint in DIR/checkpoint/: M_XXXX.npy for M_0 .. M_t and state.json (the rows, times
+// and t), written last and atomically, so it always names matrices that are complete. Each
+// call writes only the matrices that are new since the last call: O(d^2) per iteration.
+class CheckpointWriter {
+ public:
+  // `written`: the matrices M_0 .. M_{written - 1} already on disk (a resumed run).
+  explicit CheckpointWriter(std::string run_dir, int written = 0);
+  void write(const RfmState& state);
+
+ private:
+  std::string dir_;
+  int written_ = 0;  // M_0 .. M_{written_ - 1} are on disk
+};
+// Reads DIR/checkpoint/; throws InputError naming the file when it is missing or inconsistent.
+RfmState read_checkpoint(const std::string& run_dir);
+bool has_checkpoint(const std::string& run_dir);
+// The path of M_t inside a checkpoint.
+std::string checkpoint_matrix_path(const std::string& run_dir, int t);
 
 }  // namespace rfm
 

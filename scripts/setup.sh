@@ -2,8 +2,9 @@
 # Installs the Debian packages the engine needs to build and test (idempotent: packages that
 # are already installed are skipped, and nothing is downloaded when all are present).
 set -euo pipefail
-packages=(build-essential cmake pkg-config libeigen3-dev libopenblas-dev liblapacke-dev
-          doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev libpng-dev)
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev libeigen3-dev libopenblas-dev liblapacke-dev
+          doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev libpng-dev
+          gnuplot-nox)  # gnuplot-nox: the curves of rfm report and rfm sweep
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -128,6 +128,7 @@ TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
       {"grok --bandwidth -1", "--bandwidth -1 must be > 0"},
       {"grok --p 5 --init " + (dir / "bad.npy").string(), "not a .npy file"},
       {"grok --p 5 --out " + dir.string(), "exists"},
+      {"grok --p 2003 --frac 0.9 --out " + (dir / "huge").string(), "GiB of memory"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.args);

@@ -1,0 +1,528 @@
+// `rfm sweep CONFIG`: a grid of `rfm grok` or `rfm train` runs from a JSON file (issue 7). Each
+// run is a child process of this program with its own run directory, up to --jobs at a time.
+// A run whose summary.json says it ended (not "interrupted") is skipped, an interrupted or
+// killed grok run is continued with --resume, so a killed sweep resumes where it stopped.
+// --shard K/N takes every N-th run of the grid, for a cluster's job array. At the end
+// summary.csv has one row per run of the whole grid and phase.png shows the final test
+// accuracy over two swept options. The config format is in docs/sweeps.md.
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "apps/commands.h"
+#include "apps/signals.h"
+#include "rfm/rfm.h"
+
+namespace rfm {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+struct SweepOptions {
+  std::string config;
+  int jobs = 1;               // runs at a time
+  std::string shard;          // "K/N": run the runs i with i % N == K - 1
+  bool summary_only = false;  // only (re)write summary.csv and phase.png
+  bool dry_run = false;       // list the runs and their state
+};
+
+struct SweepConfig {
+  std::string path;
+  std::string command = "grok";
+  std::string out;
+  ojson base = ojson::object();
+  std::vector<std::pair<std::string, std::vector<ojson>>> grid;  // in the file's order
+  std::string phase_x, phase_y;                                  // swept options of phase.png
+};
+
+struct RunSpec {
+  int index = 0;  // position in the full grid (the first key varies slowest)
+  std::string name, dir;
+  std::vector<std::pair<std::string, ojson>> values;  // this run's grid values
+};
+
+// --- The config file ------------------------------------------------------------------------
+
+const char* const kReserved[] = {"out", "force", "resume", "jsonl", "help"};
+
+void check_option(const SweepConfig& c, const CLI::App& root, const std::string& where,
+                  const std::string& key) {
+  for (const char* r : kReserved)
+    RFM_CHECK(key != r, "%s: %s.%s is set by rfm sweep itself", c.path.c_str(), where.c_str(),
+              key.c_str());
+  const CLI::App* sub = root.get_subcommand(c.command);
+  RFM_CHECK(sub->get_option_no_throw("--" + key) != nullptr, "%s: %s.%s: rfm %s has no option --%s",
+            c.path.c_str(), where.c_str(), key.c_str(), c.command.c_str(), key.c_str());
+}
+
+void check_value(const SweepConfig& c, const std::string& where, const ojson& v) {
+  RFM_CHECK(v.is_string() || v.is_number() || v.is_boolean() || v.is_array(),
+            "%s: %s must be a string, number, boolean or list, not %s", c.path.c_str(),
+            where.c_str(), v.dump().c_str());
+}
+
+std::string default_phase_axis(const SweepConfig& c, const std::string& other) {
+  for (const auto& [k, vals] : c.grid)
+    if (vals.size() > 1 && k != other) return k;
+  return "";
+}
+
+SweepConfig read_config(const std::string& path, const CLI::App& root) {
+  std::ifstream in(path);
+  RFM_CHECK(in.good(), "cannot read the sweep config %s", path.c_str());
+  ojson j;
+  try {
+    j = ojson::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    RFM_CHECK(false, "%s is not valid JSON: %s", path.c_str(), e.what());
+  }
+  SweepConfig c;
+  c.path = path;
+  RFM_CHECK(j.is_object(), "%s: the config must be a JSON object", path.c_str());
+  for (const auto& [k, v] : j.items())
+    RFM_CHECK(k == "command" || k == "out" || k == "base" || k == "grid" || k == "phase",
+              "%s: unknown key '%s' (known: command, out, base, grid, phase)", path.c_str(),
+              k.c_str());
+  c.command = j.value("command", "grok");
+  RFM_CHECK(c.command == "grok" || c.command == "train", "%s: command '%s' must be grok or train",
+            path.c_str(), c.command.c_str());
+  c.out = j.value("out", "runs/sweep-" + fs::path(path).stem().string());
+  if (j.contains("base")) {
+    RFM_CHECK(j["base"].is_object(), "%s: base must be an object of option: value", path.c_str());
+    c.base = j["base"];
+  }
+  for (const auto& [k, v] : c.base.items()) {
+    check_option(c, root, "base", k);
+    check_value(c, "base." + k, v);
+  }
+  RFM_CHECK(j.contains("grid") && j["grid"].is_object() && !j["grid"].empty(),
+            "%s: grid must be a non-empty object of option: [values]", path.c_str());
+  for (const auto& [k, v] : j["grid"].items()) {
+    check_option(c, root, "grid", k);
+    RFM_CHECK(v.is_array() && !v.empty(), "%s: grid.%s must be a non-empty list", path.c_str(),
+              k.c_str());
+    RFM_CHECK(!c.base.contains(k), "%s: grid.%s is also in base", path.c_str(), k.c_str());
+    for (const ojson& x : v) check_value(c, "grid." + k, x);
+    c.grid.push_back({k, std::vector<ojson>(v.begin(), v.end())});
+  }
+  const ojson phase = j.value("phase", ojson::object());
+  for (const auto& [k, v] : phase.items())
+    RFM_CHECK(k == "x" || k == "y", "%s: unknown key 'phase.%s' (known: x, y)", path.c_str(),
+              k.c_str());
+  c.phase_x = phase.value("x", default_phase_axis(c, ""));
+  c.phase_y = phase.value("y", default_phase_axis(c, c.phase_x));
+  for (const std::string* a : {&c.phase_x, &c.phase_y}) {
+    bool found = a->empty();
+    for (const auto& g : c.grid) found |= g.first == *a;
+    RFM_CHECK(found, "%s: phase axis '%s' is not a key of grid", path.c_str(), a->c_str());
+  }
+  return c;
+}
+
+// --- The runs of the grid -------------------------------------------------------------------
+
+std::string value_text(const ojson& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string s;
+    for (const ojson& x : v) s += (s.empty() ? "" : ",") + value_text(x);
+    return s;
+  }
+  return v.dump();  // numbers: shortest round-trip form; booleans: true/false
+}
+
+std::string safe_name(const std::string& s) {
+  std::string o;
+  for (char ch : s)
+    o += std::isalnum((unsigned char)ch) || ch == '.' || ch == '-' || ch == '+' ? ch : '_';
+  return o;
+}
+
+std::vector<RunSpec> expand_grid(const SweepConfig& c) {
+  size_t total = 1;
+  for (const auto& g : c.grid) total *= g.second.size();
+  std::vector<RunSpec> runs;
+  for (size_t i = 0; i < total; ++i) {
+    RunSpec r;
+    r.index = int(i);
+    size_t rest = i;
+    for (size_t k = c.grid.size(); k-- > 0;) {  // the last key varies fastest
+      const auto& [key, vals] = c.grid[k];
+      r.values.insert(r.values.begin(), {key, vals[rest % vals.size()]});
+      rest /= vals.size();
+    }
+    for (const auto& [key, v] : r.values)
+      r.name += (r.name.empty() ? "" : "_") + key + "-" + safe_name(value_text(v));
+    r.dir = c.out + "/runs/" + r.name;
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+std::pair<int, int> parse_shard(const std::string& s) {
+  if (s.empty()) return {1, 1};
+  int k = 0, n = 0;
+  char tail = 0;
+  RFM_CHECK(std::sscanf(s.c_str(), "%d/%d%c", &k, &n, &tail) == 2 && n >= 1 && k >= 1 && k <= n,
+            "--shard %s must be K/N with 1 <= K <= N", s.c_str());
+  return {k, n};
+}
+
+void add_option_args(std::vector<std::string>& args, const std::string& key, const ojson& v) {
+  if (v.is_boolean()) {
+    if (v.get<bool>()) args.push_back("--" + key);
+    return;
+  }
+  args.push_back("--" + key);
+  args.push_back(value_text(v));
+}
+
+// "done" (summary.json with a final termination), "interrupted", "started" or "new".
+std::string run_state(const RunSpec& r) {
+  const std::string sj = r.dir + "/summary.json";
+  if (fs::exists(sj)) {
+    std::ifstream in(sj);
+    const std::string t = nlohmann::json::parse(in, nullptr, false).value("termination", "");
+    return t == "interrupted" ? "interrupted" : "done";
+  }
+  return fs::exists(r.dir + "/config.json") ? "started" : "new";
+}
+
+std::vector<std::string> child_args(const SweepConfig& c, const RunSpec& r, int threads) {
+  std::vector<std::string> args{c.command};
+  const bool has_threads =
+      c.base.contains("threads") ||
+      std::any_of(c.grid.begin(), c.grid.end(), [](const auto& g) { return g.first == "threads"; });
+  if (c.command == "grok" && run_state(r) != "new") {
+    args.insert(args.end(), {"--resume", r.dir});  // the options come from its config.json
+  } else {
+    for (const auto& [k, v] : c.base.items()) add_option_args(args, k, v);
+    for (const auto& [k, v] : r.values) add_option_args(args, k, v);
+    args.insert(args.end(), {"--out", r.dir, "--force"});
+  }
+  args.push_back("--quiet");
+  if (!has_threads) args.insert(args.end(), {"--threads", std::to_string(threads)});
+  return args;
+}
+
+// --- Running children -----------------------------------------------------------------------
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv{const_cast<char*>("rfm")};  // built before fork: no malloc after it
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  RFM_CHECK(pid >= 0, "rfm sweep: fork failed");
+  if (pid > 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);  // a killed sweep stops its runs cleanly (they resume)
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  }
+  execv("/proc/self/exe", argv.data());
+  _exit(127);
+}
+
+std::string result_line(const SweepConfig& c, const RunSpec& r) {
+  std::ifstream in(r.dir + "/summary.json");
+  const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+  if (s.is_discarded()) return "no summary.json";
+  const nlohmann::json fin = s.value("final", nlohmann::json::object());
+  const double acc = fin.contains("test_acc") && fin["test_acc"].is_number()
+                         ? fin["test_acc"].get<double>()
+                         : kNaN;
+  return strfmt("%s, test acc %.4f, %.1f s", s.value("termination", "?").c_str(), acc,
+                s.contains("seconds") ? s["seconds"].value("total", kNaN) : kNaN);
+}
+
+// Runs `todo` with up to `jobs` children; returns the number that failed (non-zero exit).
+int run_all(const SweepConfig& c, const std::vector<RunSpec>& todo, int jobs, int threads) {
+  make_dirs(c.out + "/logs");
+  std::map<pid_t, const RunSpec*> running;
+  size_t next = 0, finished = 0;
+  int failed = 0;
+  bool forwarded = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (next < todo.size() || !running.empty()) {
+    while (running.size() < size_t(jobs) && next < todo.size() && !stop_requested()) {
+      const RunSpec& r = todo[next++];
+      const std::string state = run_state(r);
+      const pid_t pid = spawn(child_args(c, r, threads), c.out + "/logs/" + r.name + ".log");
+      running[pid] = &r;
+      std::printf("  start  %s%s\n", r.name.c_str(), state == "new" ? "" : " (resume)");
+      std::fflush(stdout);
+    }
+    if (stop_requested() && !forwarded) {
+      for (const auto& kv : running) kill(kv.first, SIGTERM);
+      forwarded = true;
+    }
+    if (stop_requested() && running.empty()) break;
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    const RunSpec& r = *running.at(pid);
+    running.erase(pid);
+    ++finished;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    failed += !ok;
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("  [%zu/%zu] %s: %s%s (elapsed %.0f s)\n", finished, todo.size(), r.name.c_str(),
+                ok ? ""
+                   : strfmt("exit status %d, log %s/logs/%s.log; ",
+                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                            c.out.c_str(), r.name.c_str())
+                         .c_str(),
+                result_line(c, r).c_str(), el);
+    std::fflush(stdout);
+  }
+  return failed;
+}
+
+// --- summary.csv and phase.png --------------------------------------------------------------
+
+struct RunResult {
+  std::string status = "missing";
+  double first050 = -1, first099 = -1;
+  double train_acc = kNaN, test_acc = kNaN, train_loss = kNaN, test_loss = kNaN;
+  double circ_dev = kNaN, seconds = kNaN;
+  int iterations = -1;
+};
+
+double json_number(const nlohmann::json& j, const char* a, const char* b = nullptr) {
+  for (const char* k : {a, b})
+    if (k && j.contains(k) && j[k].is_number()) return j[k].get<double>();
+  return kNaN;
+}
+
+RunResult read_result(const RunSpec& r) {
+  RunResult x;
+  std::ifstream in(r.dir + "/summary.json");
+  if (!in.good()) return x;
+  const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+  if (s.is_discarded()) return x;
+  const nlohmann::json fin = s.value("final", nlohmann::json::object());
+  x.status = s.value("termination", "?");
+  x.first050 = json_number(s, "first_iter_test_acc_0.5", "first_epoch_test_acc_0.5");
+  x.first099 = json_number(s, "first_iter_test_acc_0.99", "first_epoch_test_acc_0.99");
+  x.train_acc = json_number(fin, "train_acc");
+  x.test_acc = json_number(fin, "test_acc");
+  x.train_loss = json_number(fin, "train_mse", "train_loss");
+  x.test_loss = json_number(fin, "test_mse", "test_loss");
+  x.circ_dev = json_number(fin, "circ_dev", "nfm_circ_dev");
+  x.iterations = int(json_number(s, "iterations", "logged_epochs"));
+  if (s.contains("seconds")) x.seconds = json_number(s["seconds"], "total");
+  return x;
+}
+
+std::string csv_num(double v) {
+  return std::isfinite(v) ? strfmt("%.10g", v) : "";
+}
+
+std::string csv_text(const std::string& s) {
+  return s.find_first_of(",\"") == std::string::npos ? s : "\"" + s + "\"";
+}
+
+std::string summary_csv(const SweepConfig& c, const std::vector<RunSpec>& runs,
+                        const std::vector<RunResult>& res) {
+  std::string s = "run";
+  for (const auto& g : c.grid) s += "," + g.first;
+  s += ",status,iterations,first_test_acc_0.5,first_test_acc_0.99,train_acc,test_acc,"
+       "train_loss,test_loss,circ_dev,seconds\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunResult& x = res[i];
+    s += runs[i].name;
+    for (const auto& kv : runs[i].values) s += "," + csv_text(value_text(kv.second));
+    s += "," + x.status + "," + std::to_string(x.iterations) + "," + csv_num(x.first050) + "," +
+         csv_num(x.first099) + "," + csv_num(x.train_acc) + "," + csv_num(x.test_acc) + "," +
+         csv_num(x.train_loss) + "," + csv_num(x.test_loss) + "," + csv_num(x.circ_dev) + "," +
+         csv_num(x.seconds) + "\n";
+  }
+  return s;
+}
+
+const std::vector<ojson>& axis_values(const SweepConfig& c, const std::string& key) {
+  static const std::vector<ojson> none{ojson()};
+  for (const auto& g : c.grid)
+    if (g.first == key) return g.second;
+  return none;
+}
+
+int position(const std::vector<ojson>& vals, const ojson& v) {
+  return int(std::find(vals.begin(), vals.end(), v) - vals.begin());
+}
+
+// Mean final test accuracy per (y, x) cell over the other swept options, from the runs that
+// ended (NaN: none did yet).
+MatrixXd phase_matrix(const SweepConfig& c, const std::vector<RunSpec>& runs,
+                      const std::vector<RunResult>& res) {
+  const auto& xs = axis_values(c, c.phase_x);
+  const auto& ys = axis_values(c, c.phase_y);
+  MatrixXd sum = MatrixXd::Zero(ys.size(), xs.size()), count = sum;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!std::isfinite(res[i].test_acc) || res[i].status == "interrupted") continue;
+    int xi = 0, yi = 0;
+    for (const auto& [k, v] : runs[i].values) {
+      if (k == c.phase_x) xi = position(xs, v);
+      if (k == c.phase_y) yi = position(ys, v);
+    }
+    sum(yi, xi) += res[i].test_acc;
+    count(yi, xi) += 1;
+  }
+  return sum.cwiseQuotient(count);  // 0/0 = NaN where no run finished
+}
+
+std::string tics(const std::vector<ojson>& vals) {
+  std::string s = "(";
+  for (size_t i = 0; i < vals.size(); ++i)
+    s += strfmt("%s\"%s\" %zu", i ? ", " : "", value_text(vals[i]).c_str(), i);
+  return s + ")";
+}
+
+void write_phase_picture(const SweepConfig& c, const MatrixXd& A) {
+  const auto& xs = axis_values(c, c.phase_x);
+  const auto& ys = axis_values(c, c.phase_y);
+  std::string gp = "# rfm sweep: final test accuracy over " + c.phase_x +
+                   (c.phase_y.empty() ? "" : " and " + c.phase_y) + " (run: gnuplot phase.gp)\n";
+  gp +=
+      "set terminal pngcairo size 900,600 noenhanced font 'DejaVu Sans,11'\n"
+      "set output 'phase.png.tmp'\n$map << EOD\n";
+  for (int y = 0; y < A.rows(); ++y)
+    for (int x = 0; x < A.cols(); ++x)
+      gp += strfmt("%d %d %s\n", x, y,
+                   std::isfinite(A(y, x)) ? strfmt("%.4f", A(y, x)).c_str() : "NaN");
+  gp += "EOD\n";
+  gp += strfmt(
+      "set title 'final test accuracy (mean over the other swept options)'\n"
+      "set xlabel '%s'\nset ylabel '%s'\nset xtics %s\nset ytics %s\n"
+      "set xrange [-0.5:%g]\nset yrange [-0.5:%g]\nset cbrange [0:1]\n"
+      "set palette defined (0 '#f7f7f7', 0.5 '#fdae61', 1 '#b2182b')\n"
+      "plot $map using 1:2:3 with image notitle, "
+      "$map using 1:2:($3 == $3 ? sprintf('%%.2f', $3) : 'not run') with labels notitle\nset "
+      "output\n",
+      c.phase_x.c_str(), c.phase_y.c_str(), tics(xs).c_str(), tics(ys).c_str(), xs.size() - 0.5,
+      ys.size() - 0.5);
+  write_text_atomic(c.out + "/phase.gp", gp);
+  std::string q = "'";
+  for (char ch : c.out) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  q += "'";
+  if (std::system(("cd " + q + " && gnuplot phase.gp > phase.log 2>&1").c_str()) == 0) {
+    fs::rename(c.out + "/phase.png.tmp", c.out + "/phase.png");
+    return;
+  }
+  // Without gnuplot: the heatmap writer (white 0 to red 1; rows y, columns x).
+  write_heatmap_png(c.out + "/phase.png",
+                    A.unaryExpr([](double v) { return std::isfinite(v) ? v : 0.0; }), 1.0);
+  std::printf(
+      "rfm sweep: gnuplot failed or is missing (see %s/phase.log): phase.png without "
+      "labels\n",
+      c.out.c_str());
+}
+
+void write_summaries(const SweepConfig& c, const std::vector<RunSpec>& runs) {
+  std::vector<RunResult> res;
+  for (const RunSpec& r : runs) res.push_back(read_result(r));
+  write_text_atomic(c.out + "/summary.csv", summary_csv(c, runs, res));
+  auto count = [&](const char* status) {
+    return size_t(std::count_if(res.begin(), res.end(),
+                                [&](const RunResult& x) { return x.status == status; }));
+  };
+  const size_t interrupted = count("interrupted"), missing = count("missing");
+  std::printf("rfm sweep: %s/summary.csv (%zu runs: %zu ended, %zu interrupted, %zu not run)\n",
+              c.out.c_str(), runs.size(), runs.size() - interrupted - missing, interrupted,
+              missing);
+  if (!c.phase_x.empty()) {
+    write_phase_picture(c, phase_matrix(c, runs, res));
+    std::printf("rfm sweep: %s/phase.png (final test accuracy over %s%s)\n", c.out.c_str(),
+                c.phase_x.c_str(), c.phase_y.empty() ? "" : (" and " + c.phase_y).c_str());
+  }
+}
+
+void run_sweep(const SweepOptions& o, const CLI::App& root) {
+  RFM_CHECK(o.jobs >= 1, "--jobs %d must be >= 1", o.jobs);
+  const SweepConfig c = read_config(o.config, root);
+  const auto [k, n] = parse_shard(o.shard);
+  const std::vector<RunSpec> runs = expand_grid(c);
+  std::vector<RunSpec> todo;
+  int done = 0, mine = 0;
+  for (const RunSpec& r : runs) {
+    if (r.index % n != k - 1) continue;
+    ++mine;
+    if (run_state(r) == "done")
+      ++done;
+    else
+      todo.push_back(r);
+  }
+  make_dirs(c.out);
+  {
+    std::ifstream in(o.config);  // a copy of the config beside its results
+    write_text_atomic(c.out + "/sweep.json", std::string(std::istreambuf_iterator<char>(in), {}));
+  }
+  const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, hw / o.jobs);
+  std::printf(
+      "rfm sweep: %s, %zu runs of rfm %s%s; %d of them here, %d already done, %zu to run "
+      "(%d at a time, %d threads each)\n",
+      o.config.c_str(), runs.size(), c.command.c_str(),
+      n > 1 ? strfmt(", shard %d/%d", k, n).c_str() : "", mine, done, todo.size(), o.jobs, threads);
+  if (o.dry_run) {
+    for (const RunSpec& r : runs)
+      if (r.index % n == k - 1) std::printf("  %-11s %s\n", run_state(r).c_str(), r.name.c_str());
+    return;
+  }
+  int failed = 0;
+  if (!o.summary_only) {
+    install_stop_handlers();
+    failed = run_all(c, todo, o.jobs, threads);
+  }
+  write_summaries(c, runs);
+  if (stop_requested()) {
+    std::printf("rfm sweep: interrupted; run the same command again to continue\n");
+    std::fflush(stdout);
+    std::exit(128 + stop_signal());
+  }
+  RFM_CHECK(failed == 0, "%d runs failed (their logs are in %s/logs)", failed, c.out.c_str());
+}
+
+}  // namespace
+
+static void setup_sweep(CLI::App& app) {
+  auto o = std::make_shared<SweepOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "sweep",
+      "A grid of rfm grok or rfm train runs from a JSON config: parallel, resumable, "
+      "summary.csv and phase.png");
+  sub->add_option("config", o->config,
+                  "JSON file: command, out, base, grid, phase (docs/sweeps.md)")
+      ->required();
+  sub->add_option("--jobs", o->jobs, "Runs at a time (each gets cores / jobs BLAS threads)")
+      ->capture_default_str();
+  sub->add_option("--shard", o->shard,
+                  "K/N: run only the grid's runs i with i mod N = K - 1 (1 <= K <= N)");
+  sub->add_flag("--summary-only", o->summary_only,
+                "Run nothing: rewrite summary.csv and phase.png from the run directories");
+  sub->add_flag("--dry-run", o->dry_run, "List the runs of this shard and their state");
+  CLI::App* root = &app;
+  sub->callback([o, root] { run_sweep(*o, *root); });
+}
+
+RFM_COMMAND(sweep, setup_sweep);
+
+}  // namespace rfm
