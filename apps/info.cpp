@@ -1,4 +1,5 @@
-// `rfm info`: version, the BLAS in use and its threads, the backends compiled in.
+// `rfm info`: version, the BLAS in use and its threads, the backends compiled in, the CUDA
+// devices and their memory.
 #include <cstdio>
 #include <algorithm>
 #include <thread>
@@ -17,8 +18,17 @@ static void run_info() {
   std::string out = "rfm " RFM_VERSION "\n";
   out += settings_line("blas", blas_description());
   out += settings_line("cpu threads", std::to_string(std::thread::hardware_concurrency()));
-  out += settings_line("backends", "cpu");
-  out += settings_line("cuda", "not compiled in");
+  std::string why;
+  const bool cuda = cuda_available(&why);
+  out += settings_line("backends", cuda ? "cpu, cuda" : "cpu");
+  out += settings_line("cuda", !cuda_compiled() ? "not compiled in (configure with -DRFM_CUDA=ON)"
+                               : cuda            ? "compiled in, usable"
+                                                 : "compiled in, not usable: " + why);
+  for (const DeviceInfo& d : cuda_devices())
+    out += settings_line(strfmt("device %d", d.id),
+                         strfmt("%s, compute capability %d.%d, %.1f GiB", d.name.c_str(),
+                                d.cc_major, d.cc_minor, d.total_gib) +
+                             (d.free_gib >= 0 ? strfmt(" (%.1f GiB free)", d.free_gib) : ""));
   std::fputs(out.c_str(), stdout);
 }
 

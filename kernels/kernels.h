@@ -152,6 +152,12 @@ struct PhaseTimes {
   double gram = 0, solve = 0, agop = 0, predict = 0;
 };
 
+// Bytes the CPU machine allocates for n training points (checked against free memory by
+// set_data, which refuses with a message naming both before allocating).
+double cpu_memory_estimate(int n, int d, int c, const MachineOptions& options);
+// Throws InputError "needs about X GiB ... Y GiB are available" when need exceeds MemAvailable.
+void check_host_memory(double need_bytes);
+
 // Fits alpha for a given M, predicts, and computes the AGOP. The RFM loop talks only to this
 // interface; create() is the one place that chooses a backend.
 class KernelMachine {
@@ -172,5 +178,32 @@ class KernelMachine {
   virtual const MatrixXd& alpha() const = 0;
   PhaseTimes times;  // accumulated; the caller may reset it
 };
+
+// --- Devices: the CUDA backend (kernels/cuda/, issue 4) -------------------------------------
+
+// A CUDA device as `rfm info` lists it.
+struct DeviceInfo {
+  int id = 0;
+  std::string name;
+  int cc_major = 0, cc_minor = 0;       // compute capability
+  double total_gib = 0, free_gib = -1;  // memory; free_gib -1 when unknown
+};
+
+// Whether this rfm was built with the CUDA backend (RFM_HAVE_CUDA).
+bool cuda_compiled();
+// Whether Backend::cuda can run here: compiled in, a device present, and this build's code
+// runs on device 0. When not, *why (if given) says what is missing. The answer is cached.
+// It initialises the CUDA driver: a process that forks must call it in the child only.
+bool cuda_available(std::string* why = nullptr);
+// The CUDA devices with their memory (empty when there are none or CUDA is not compiled in).
+std::vector<DeviceInfo> cuda_devices();
+// Measured cuBLAS DGEMM rate (4096^3) on device 0 in GFLOP/s: the GPU's peak reference for
+// rfm bench. NaN without the CUDA backend.
+double cuda_dgemm_gflops();
+// The backend for --device: "cpu", "cuda" (KernelMachine::create then fails clearly when no
+// device is usable), or "auto": cuda when available and the precision is fp64 (the CUDA
+// backend's only one), else cpu with the reason in *notice (one line, empty otherwise).
+Backend backend_from_device(const std::string& device, Precision precision,
+                            std::string* notice = nullptr);
 
 }  // namespace rfm

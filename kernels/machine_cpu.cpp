@@ -1,8 +1,15 @@
 // The CPU KernelMachine: pair statistics and AGOP from kernels/, solves from solvers/, BLAS
 // and LAPACK (OpenBLAS) underneath (kernels.h).
+#include <omp.h>
+
 #include <chrono>
+#include <fstream>
+#include <limits>
 
 #include "kernels/kernels.h"
+#ifdef RFM_HAVE_CUDA
+#include "kernels/cuda/cuda_api.h"  // no CUDA headers: the factory below only
+#endif
 
 namespace rfm {
 
@@ -14,6 +21,31 @@ bool same_points(const Inputs& a, const Inputs& b) {
   return a.d == b.d && a.hot.rows() == b.hot.rows() && a.hot.cols() == b.hot.cols() &&
          a.X.rows() == b.X.rows() && a.X.cols() == b.X.cols() && a.hot == b.hot && a.X == b.X;
 }
+
+// MemAvailable of /proc/meminfo in bytes, or 0 when unknown.
+double available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (in >> key >> kb) {
+    if (key == "MemAvailable:") return kb * 1024;
+    in.ignore(256, '\n');
+  }
+  return 0;
+}
+
+}  // namespace
+
+void check_host_memory(double need) {
+  const double avail = available_bytes();
+  const double gib = 1024.0 * 1024 * 1024;
+  RFM_CHECK(avail == 0 || need <= avail,
+            "this problem needs about %.1f GiB of memory and %.1f GiB are available (reduce --p "
+            "or --frac, or use --agop-samples)",
+            need / gib, avail / gib);
+}
+
+namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -28,6 +60,7 @@ class CpuKernelMachine final : public KernelMachine {
 
   void set_data(const Inputs& X, const MatrixXd& Y) override {
     RFM_ASSERT(X.n() == Y.rows());
+    check_host_memory(cpu_memory_estimate(X.n(), X.d, static_cast<int>(Y.cols()), opt_));
     X_ = X;
     Y_ = Y;
     K_.resize(X.n(), X.n());  // kernel values, kept intact for the training predictions
@@ -40,6 +73,14 @@ class CpuKernelMachine final : public KernelMachine {
     apply_values(opt_.kernel, K_);
     times.gram += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
+    M_ = M;
+    if (!K_.allFinite()) {  // LAPACK's behaviour on Inf/NaN is undefined: stop here
+      alpha_.setConstant(Y_.rows(), Y_.cols(), std::numeric_limits<double>::quiet_NaN());
+      SolveReport rep;
+      rep.method = "none";
+      rep.message = "the kernel matrix has NaN or Inf entries (is M finite and moderately scaled?)";
+      return rep;
+    }
     F_ = K_;
     SolveReport rep = solver_->solve(F_, Y_, alpha_);
     times.solve += seconds_since(t0);
@@ -83,13 +124,33 @@ class CpuKernelMachine final : public KernelMachine {
 
 }  // namespace
 
+double cpu_memory_estimate(int n, int d, int c, const MachineOptions& o) {
+  const double N = n, b = o.agop.block, threads = std::max(1, omp_get_max_threads());
+  double bytes = 2 * N * N * 8;                          // K and the solver's scratch
+  if (o.solve.precision != Precision::fp64) bytes += N * N * 4;  // the fp32 factor
+  bytes += 2048 * N * 8;                                 // prediction block
+  bytes += threads * (2 * N * b + b * c * d) * 8;        // AGOP blocks
+  if (o.agop.path == AgopPath::hadamard) bytes += 3 * N * N * 8;
+  return bytes;
+}
+
 std::unique_ptr<KernelMachine> KernelMachine::create(const MachineOptions& options,
                                                      Backend backend) {
   RFM_CHECK(options.kernel.bandwidth > 0 || !options.kernel.radial(),
             "--bandwidth %g must be > 0", options.kernel.bandwidth);
   RFM_CHECK(options.agop.block >= 1, "AGOP block %d must be >= 1", options.agop.block);
-  if (backend == Backend::cuda)
-    throw BackendError("this rfm was compiled without the CUDA backend");
+  if (backend == Backend::cuda) {
+#ifdef RFM_HAVE_CUDA
+    std::string why;
+    if (!cuda_available(&why))
+      throw BackendError("--device cuda: no usable CUDA device: " + why +
+                         " (use --device cpu, or --device auto to fall back)");
+    return cuda::make_machine(options);
+#else
+    throw BackendError("--device cuda: this rfm was compiled without the CUDA backend "
+                       "(reconfigure with -DRFM_CUDA=ON where the CUDA toolkit is installed)");
+#endif
+  }
   return std::make_unique<CpuKernelMachine>(options);
 }
 

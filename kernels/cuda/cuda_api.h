@@ -1,0 +1,33 @@
+// kernels/cuda/ as the rest of the engine sees it: no CUDA headers here (STYLE.md 5.1), so
+// kernels/machine_cpu.cpp (the factory) and tests/test_cuda.cpp can include it. Defined only
+// in builds with the CUDA backend (RFM_HAVE_CUDA).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "kernels/kernels.h"
+
+namespace rfm::cuda {
+
+// The CUDA KernelMachine (fp64). block_bytes bounds the device scratch of one AGOP or
+// prediction block (0: 1 GiB); the AGOP block is the larger of that bound and
+// options.agop.block points. Throws InputError for a precision other than fp64 and
+// BackendError when the device fails.
+std::unique_ptr<KernelMachine> make_machine(const MachineOptions& options,
+                                            size_t block_bytes = 0);
+
+// --- Single GPU routines on host data, for the CPU-oracle tests ----------------------------
+
+// What pair_stats produces: the statistic, or the kernel values / weights of it.
+enum class StatOutput { statistic, value, weight };
+// (n, m): the output for x_i (rows of X) against z_j (rows of Z) under M, computed in the
+// (n, m) layout of the Gram matrix and predictions or, when transposed, in the (m, n) layout
+// of the AGOP weights (returned transposed back to (n, m)).
+MatrixXd pair_stats(const Kernel& k, const Inputs& X, const Inputs& Z, const MatrixXd& M,
+                    StatOutput what, bool transposed);
+// Solves (A + ridge I) alpha = Y by cuSOLVER with the CPU's fallback chain. A: (n, n)
+// symmetric, Y: (n, c).
+SolveReport solve(const MatrixXd& A, const MatrixXd& Y, double ridge, MatrixXd& alpha);
+
+}  // namespace rfm::cuda
