@@ -29,8 +29,15 @@ int main(int argc, char** argv) {
   rfm::setup_all_commands(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // one line, like every other error
+    std::fprintf(stderr, "rfm: error: %s (see rfm --help)\n", e.what());
+    return e.get_exit_code() != 0 ? e.get_exit_code() : 2;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "rfm: error: out of memory (the problem is too large for this machine)\n");
     return 1;

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -116,6 +117,16 @@ TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
     std::ofstream bad(dir / "bad.npy");
     bad << "not a numpy file";
   }
+  const std::string d = dir.string() + "/";
+  npy_save(d + "small.npy", MatrixXd::Identity(2, 2));
+  npy_save(d + "nan.npy", MatrixXd::Constant(1, 2, std::nan("")));
+  {
+    std::string bytes = npy_bytes(MatrixXd::Identity(3, 3));
+    std::ofstream(d + "trunc.npy") << bytes.substr(0, bytes.size() - 16);
+    std::ofstream(d + "bad.csv") << "1,2\n3,x\n";
+    std::ofstream(d + "ragged.csv") << "1,2\n3\n";
+    std::ofstream(d + "y.csv") << "0\n1\n";
+  }
   struct Case {
     std::string args, expect;
   } cases[] = {
@@ -128,6 +139,17 @@ TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
       {"grok --bandwidth -1", "--bandwidth -1 must be > 0"},
       {"grok --p 5 --init " + (dir / "bad.npy").string(), "not a .npy file"},
       {"grok --p 5 --out " + dir.string(), "exists"},
+      {"grok --bogus 3", "--bogus"},
+      {"grok --p 1", "--p 1 is out of range"},
+      {"grok --frac 1", "0 test points"},
+      {"grok --p 5 --frac 0.01", "leaves no training points"},
+      {"grok --ridge -1", "--ridge -1 must be >= 0"},
+      {"grok --p 5 --init " + d + "trunc.npy", "truncated data"},
+      {"grok --p 5 --init " + d + "small.npy", "is 2x2, expected 10x10"},
+      {"grok --p 5 --init " + d + "nan.npy", "non-finite value"},
+      {"fit --x " + d + "bad.csv --y " + d + "y.csv", "line 2 field 2: 'x' is not a number"},
+      {"fit --x " + d + "ragged.csv --y " + d + "y.csv", "line 2 has 1 fields, expected 2"},
+      {"predict " + d + " --x " + d + "small.npy", "has no model.json"},
       {"grok --p 2003 --frac 0.9 --out " + (dir / "huge").string(), "GiB of memory"},
   };
   for (const Case& c : cases) {
@@ -137,6 +159,7 @@ TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
     CHECK(r.status != 0);
     CHECK(r.output.find(c.expect) != std::string::npos);
     CHECK(r.output.find("terminate called") == std::string::npos);
+    CHECK(r.output.find("rfm: error: ") != std::string::npos);
   }
 }
 
@@ -195,4 +218,20 @@ TEST_CASE("rfm fit learns the relevant features of dense data; rfm predict appli
                            (dir / "yv.csv").string() + " --out " + (dir / "bad").string());
   CHECK(bad.status != 0);
   CHECK(bad.output.find("400 rows but --y has 300") != std::string::npos);
+}
+
+TEST_CASE("rfm grok: NaN or Inf stops the run with the reason and the last finite M saved") {
+  const fs::path dir = temp_dir("nan");
+  fs::create_directories(dir);
+  npy_save((dir / "huge.npy").string(), 1e200 * MatrixXd::Identity(10, 10));
+  const fs::path out = dir / "run";
+  Result r = run_rfm_cli("grok --p 5 --kernel quadratic --iters 3 --init " +
+                         (dir / "huge.npy").string() + " --out " + out.string());
+  INFO(r.output);
+  CHECK(r.status != 0);
+  CHECK(r.output.find("NaN or Inf") != std::string::npos);
+  std::ifstream sj(out / "summary.json");
+  nlohmann::json summary = nlohmann::json::parse(sj);
+  CHECK(summary["termination"] == "numerical_failure");
+  CHECK(npy_load((out / "M_final.npy").string()).allFinite());
 }
