@@ -9,7 +9,7 @@ rfm=build/rfm
 trials=${TRIALS:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-args=(grok --task add --p 23 --iters 12 --threads 1 --quiet --device cpu)
+args=(grok --task add --p 31 --iters 20 --threads 1 --quiet --device cpu)
 "$rfm" "${args[@]}" --out "$work/ref" > /dev/null
 metrics() { cut -d, -f1-9 "$1/metrics.csv"; }  # every column but seconds and later ones
 check_whole() {
@@ -30,7 +30,7 @@ for t in $(seq 1 "$trials"); do
   out="$work/run$t"
   "$rfm" "${args[@]}" --out "$out" > /dev/null 2>&1 &
   pid=$!
-  sleep "$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.2f", 0.05 + rand() * 1.5}')"
+  sleep "$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.2f", 0.1 + rand() * 1.2}')"
   kill -9 "$pid" 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
   check_whole "$out" || { echo "trial $t: a torn file in $out"; exit 1; }

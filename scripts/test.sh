@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite (the second README command; .ci/run calls it):
-# the fuzzers for a bounded time, the suite under ASan and UBSan, then the suite itself.
+# the fuzzers for a bounded time, the suite under ASan and UBSan, 20 SIGKILL-and-resume trials,
+# then the suite itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 scripts/fuzz.sh
 scripts/sanitize.sh
+TRIALS=20 scripts/kill_test.sh | tail -1
 cd build && ctest --output-on-failure
