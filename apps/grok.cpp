@@ -3,10 +3,13 @@
 // directory (DESIGN.md). Experiments (issue 7): a checkpoint after every iteration, Ctrl-C stops
 // cleanly after the current iteration, --resume continues a stopped or killed run with the same
 // results, --jsonl for scripts, a progress line with ETA on a terminal, --report at the end.
+// Published experiments (issue 8, docs/experiments.md): polynomial, multitask, composition and
+// system tasks, --features random-circulant, --enforce-circulant, --augment commutative.
 #include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -49,13 +52,20 @@ struct GrokOptions {
   bool report = false;           // rfm report at the end
   bool keep_checkpoint = false;  // keep DIR/checkpoint after a completed run
   int pause_ms = 0;              // testing: sleep after each iteration (hidden option)
+  // Published experiments (issue 8; REFERENCE.md 1 and 2.3).
+  std::string features = "agop";   // agop (RFM iterations) or random-circulant (one solve)
+  bool enforce_circulant = false;  // project M onto the block-circulant structure each update
+  std::string augment = "none";    // none or commutative
 };
 
 std::string default_out(const GrokOptions& o) {
   char stamp[32];
   std::time_t now = std::time(nullptr);
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return strfmt("runs/%s-p%d-%s-%s", o.task.c_str(), o.p, to_string(o.rfm.kernel.type), stamp);
+  std::string task = o.task;  // polynomials and lists: keep the name shell-friendly
+  for (char& ch : task)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return strfmt("runs/%s-p%d-%s-%s", task.c_str(), o.p, to_string(o.rfm.kernel.type), stamp);
 }
 
 MatrixXd initial_matrix(const std::string& path, int d) {
@@ -101,7 +111,10 @@ nlohmann::json config_json(const GrokOptions& o, const Dataset& ds, const Split&
           {"backend", to_string(r.backend)},
           {"blas", blas_description()},
           {"threads", blas_threads()},
-          {"save_every", o.save_every}};
+          {"save_every", o.save_every},
+          {"features", o.features},
+          {"enforce_circulant", o.enforce_circulant},
+          {"augment", o.augment}};
 }
 
 std::string table_header() {
@@ -130,6 +143,11 @@ bool needs_group(const GrokOptions& o) {
   return o.split != "random" || o.move_pairs_to_test > 0 || o.track_group;
 }
 
+// add, sub, mul, div: the tasks with a circulant block structure (REFERENCE.md 2.2 and 2.3).
+bool is_binary_op(const std::string& task) {
+  return task == "add" || task == "sub" || task == "mul" || task == "div";
+}
+
 // Moves happen in the order train->test, test->train, pairs->test; each has its own seed
 // derived from --seed, so one move never changes which points another picks.
 void apply_moves(const GrokOptions& o, TaskSetup& t) {
@@ -152,9 +170,13 @@ TaskSetup make_task_setup(GrokOptions& o) {
   } else {
     RFM_CHECK(o.group.empty(), "--group %s needs --task group (not %s)", o.group.c_str(),
               o.task.c_str());
-    t.ds = make_modular_task(op_from_string(o.task), o.p);
+    t.ds = make_task(o.task, o.p);
   }
   t.has_group = needs_group(o);
+  RFM_CHECK(!t.has_group || o.task == "group" || is_binary_op(o.task),
+            "--split, --move-pairs-to-test and --track-group need add, sub, mul, div or group "
+            "(not %s)",
+            o.task.c_str());
   if (t.has_group) t.G = dihedral_group_of(t.ds, &t.abelian);
   if (o.split == "degenerate") {
     t.split = degenerate_split(
@@ -164,6 +186,7 @@ TaskSetup make_task_setup(GrokOptions& o) {
     t.split = random_split(t.ds.N(), o.frac, o.seed);
   }
   apply_moves(o, t);
+  if (o.augment == "commutative") augment_commutative(t.split, t.ds);
   RFM_CHECK(!t.split.test.empty() && !t.split.train.empty(),
             "the split has %zu training and %zu test points (both must be non-empty)",
             t.split.train.size(), t.split.test.size());
@@ -184,6 +207,7 @@ std::string split_description(const GrokOptions& o, const TaskSetup& t) {
   if (o.move_train_to_test) s += strfmt(", %d train->test", o.move_train_to_test);
   if (o.move_test_to_train) s += strfmt(", %d test->train", o.move_test_to_train);
   if (o.move_pairs_to_test) s += strfmt(", %d symmetric pairs->test", o.move_pairs_to_test);
+  if (o.augment == "commutative") s += ", commutative augmentation";
   return s;
 }
 
@@ -199,7 +223,9 @@ nlohmann::json with_symmetry_config(nlohmann::json j, const GrokOptions& o) {
 }
 
 // Circulant deviation of the bottom-left block; abelian products use their own group law.
+// Other tasks (polynomials, multitask, composition, system) have no such block: NaN.
 void circ_measure(const TaskSetup& t, const MatrixXd& M, IterationStats& s) {
+  if (t.ds.task != "group" && !is_binary_op(t.ds.task)) return;
   if (t.ds.task == "group") {
     BlockLayout L{t.ds.p, {}, t.abelian};
     for (int u = 0; u < t.ds.p; ++u) L.symbols.push_back(u);
@@ -239,6 +265,8 @@ std::string with_track_cells(std::string row, const IterationStats& s) {
   std::string cells;
   for (const auto& [name, v] : s.extra)
     if (name == "d_alg" || name.rfind("alpha_", 0) == 0) cells += strfmt(" %9.2e", v);
+  for (const auto& [name, v] : s.extra)
+    if (name.rfind("test_acc_", 0) == 0) cells += strfmt(" %9.4f", v);
   if (!cells.empty()) row.insert(row.size() - 1, "  |" + cells);
   return row;
 }
@@ -269,7 +297,10 @@ const char* const kRunDefining[] = {"--task",
                                     "--move-train-to-test",
                                     "--move-test-to-train",
                                     "--move-pairs-to-test",
-                                    "--track-group"};
+                                    "--track-group",
+                                    "--features",
+                                    "--enforce-circulant",
+                                    "--augment"};
 
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path);
@@ -318,6 +349,9 @@ GrokOptions resumed_options(const GrokOptions& cli, const CLI::App& sub) {
     o.move_test_to_train = c.at("move_test_to_train");
     o.move_pairs_to_test = c.at("move_pairs_to_test");
     o.track_group = c.at("track_group");
+    o.features = c.value("features", "agop");  // absent in runs of earlier versions
+    o.enforce_circulant = c.value("enforce_circulant", false);
+    o.augment = c.value("augment", "none");
   } catch (const nlohmann::json::exception& e) {
     RFM_CHECK(false, "--resume %s: config.json lacks a field or has a wrong type: %s", dir.c_str(),
               e.what());
@@ -378,7 +412,9 @@ struct RunStart {
 
 RunStart start_fresh(GrokOptions& o, const TaskSetup& task) {
   RunStart r;
-  r.state.M_next = initial_matrix(o.init, task.ds.inputs.d);
+  r.state.M_next = o.features == "random-circulant"
+                       ? random_circulant_features(o.p, op_from_string(o.task), o.seed)
+                       : initial_matrix(o.init, task.ds.inputs.d);
   if (o.out.empty()) o.out = default_out(o);
   if (o.resume.empty()) prepare_out_dir(o.out, o.force);
   std::filesystem::remove_all(o.out + "/checkpoint");  // a --force run must not resume old state
@@ -424,6 +460,11 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
                                to_string(o.rfm.solve.precision), to_string(o.rfm.agop.path)));
   head += settings_line("blas", blas_description());
   head += settings_line("split", split_description(o, task));
+  if (o.features != "agop" || o.enforce_circulant)
+    head += settings_line(
+        "features", o.features == "random-circulant"
+                        ? "random circulant M* (REFERENCE.md 2.3): one solve, no iterations"
+                        : "AGOP, circulant structure enforced at every update (App. F)");
   head += settings_line("output", o.out);
   if (start.resumed)
     head += settings_line("resume", strfmt("from iteration %d of %d (checkpoint)",
@@ -434,12 +475,43 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
 void print_header(const GrokOptions& o, const TaskSetup& task, const RunStart& start) {
   if (o.quiet || o.jsonl) return;
   std::string th = table_header();
-  const std::string tracks = track_header(task, o.track_group);
+  std::string tracks = track_header(task, o.track_group);
+  if (task.ds.inputs.hot.cols() == 3 && multitask_names(task.ds).size() > 1)
+    for (const std::string& name : multitask_names(task.ds))
+      tracks += strfmt(" %9s", ("acc(" + name.substr(0, 4) + ")").c_str());
   th.insert(th.size() - 1, tracks.empty() ? "" : "  |" + tracks);
   std::printf("%s\n%s", run_header(o, task, start).c_str(), th.c_str());
   if (start.resumed && start.state.next_iter > 0)
     std::printf("  ... iterations 0-%d restored from the checkpoint\n", start.state.next_iter - 1);
   std::fflush(stdout);
+}
+
+// --features random-circulant and --enforce-circulant (REFERENCE.md 2.3): binary ops only.
+void configure_experiment(GrokOptions& o) {
+  const bool random = o.features == "random-circulant";
+  if (!random && !o.enforce_circulant) return;
+  RFM_CHECK(is_binary_op(o.task),
+            "--features random-circulant and --enforce-circulant need --task add, sub, mul or "
+            "div (not %s)",
+            o.task.c_str());
+  if (o.enforce_circulant) {
+    o.rfm.enforce_circulant_p = o.p;
+    o.rfm.enforce_circulant_op = op_from_string(o.task);
+  }
+  if (random) {
+    RFM_CHECK(o.init.empty(), "--init %s cannot be combined with --features random-circulant",
+              o.init.c_str());
+    o.rfm.iters = 1;  // one solve with M*, no iterations
+  }
+}
+
+// Multitask: the test accuracy of each task becomes a metrics column.
+void add_task_groups(const TaskSetup& t, RfmProblem& pb) {
+  const std::vector<std::string> names = multitask_names(t.ds);
+  if (names.size() < 2) return;
+  const std::vector<int> task_of = task_of_examples(t.ds);
+  pb.group_names = names;
+  for (int i : t.split.test) pb.test_group.push_back(task_of[i]);
 }
 
 // Ends an interrupted run: the summary says so and how to continue; exit status 128 + signal.
@@ -461,6 +533,7 @@ void print_header(const GrokOptions& o, const TaskSetup& task, const RunStart& s
 void run_grok(GrokOptions o, const CLI::App& sub) {
   const bool resuming = !o.resume.empty();
   if (resuming) o = resumed_options(o, sub);
+  configure_experiment(o);
   std::string device_notice;  // --device auto without a usable GPU: one line on stderr
   o.rfm.backend = backend_from_device(o.device, o.rfm.solve.precision, &device_notice);
   if (!device_notice.empty()) std::fprintf(stderr, "rfm grok: %s\n", device_notice.c_str());
@@ -487,6 +560,7 @@ void run_grok(GrokOptions o, const CLI::App& sub) {
   RfmProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
                 one_hot_labels(ds.labels, split.train, ds.c),
                 one_hot_labels(ds.labels, split.test, ds.c)};
+  add_task_groups(task, pb);
   const RunStart start = resuming ? start_resumed(o, task) : start_fresh(o, task);
   print_header(o, task, start);
   install_stop_handlers();
@@ -539,7 +613,9 @@ static void setup_grok(CLI::App& app) {
       "grok", "RFM on a modular arithmetic task: live table of iterations, run directory");
   sub->add_option(
          "--task", o->task,
-         "Operation mod p: add, sub, mul, div (div: (a*b, b) -> a), or group (see --group)")
+         "add, sub, mul, div (div: (a*b, b) -> a), group (see --group), system ((a+b, a-b) -> "
+         "a), compose:OP1,OP2 ((a OP1 b) OP2 c), a polynomial in x and y (\"x^3+x*y\"), or a "
+         "comma list of these binary tasks (multitask, e.g. add,x^2+y^2)")
       ->capture_default_str();
   sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
@@ -620,6 +696,18 @@ static void setup_grok(CLI::App& app) {
   sub->add_flag("--report", o->report, "Write pictures and report.html at the end (rfm report)");
   sub->add_flag("--keep-checkpoint", o->keep_checkpoint,
                 "Keep DIR/checkpoint (M_t of every iteration) after a completed run");
+  sub->add_option("--features", o->features,
+                  "agop (RFM iterations) or random-circulant (one solve with M* = [[A, C^T], "
+                  "[C, A]], C a random circulant; add, sub, mul, div)")
+      ->check(CLI::IsMember({"agop", "random-circulant"}))
+      ->capture_default_str();
+  sub->add_flag("--enforce-circulant", o->enforce_circulant,
+                "After every update normalise M by its diagonal and project it onto [[I - 11^T/p, "
+                "C^T], [C, I - 11^T/p]], C circulant from its first column (add, sub, mul, div)");
+  sub->add_option("--augment", o->augment,
+                  "commutative: add (b, a) to the training set for every training pair (a, b)")
+      ->check(CLI::IsMember({"none", "commutative"}))
+      ->capture_default_str();
   sub->add_option("--pause-ms", o->pause_ms, "Testing: sleep after each iteration")->group("");
   sub->callback([o, sub] { run_grok(*o, *sub); });
 }

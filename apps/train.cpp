@@ -24,6 +24,9 @@ struct TrainCliOptions {
   std::string split_from;   // run directory whose split.npz to reuse
   std::string loss = "mse";
   TrainOptions train;
+  std::string augment = "none";  // none or commutative (REFERENCE.md section 1)
+  std::string init_from;         // run directory with a transformer's <tensor>.npy files
+  std::string transfer = "embedding";
   std::string out;  // default: runs/<task>-p<p>-<model>-<timestamp>
   int threads = 0;
   bool force = false, quiet = false;
@@ -62,6 +65,25 @@ Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
   return s;
 }
 
+// Tensors transferred from a grokked transformer (Park et al. 2024, REFERENCE.md section 6;
+// project definition): "embedding" is the token embedding W_E, "block" the decoder block
+// (attention W_QKV, W_O and the MLP W_in, b_in, W_out, b_out).
+std::vector<std::pair<std::string, MatrixXd>> transfer_weights(const TrainCliOptions& o) {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> names =
+      o.transfer == "embedding"
+          ? std::vector<std::string>{"W_E"}
+          : std::vector<std::string>{"W_QKV", "W_O", "W_in", "b_in", "W_out", "b_out"};
+  std::vector<std::pair<std::string, MatrixXd>> out;
+  for (const std::string& name : names) {
+    const std::string path = o.init_from + "/" + name + ".npy";
+    RFM_CHECK(fs::exists(path), "--init-from %s has no %s.npy (a transformer run writes one)",
+              o.init_from.c_str(), name.c_str());
+    out.push_back({name, npy_load(path)});
+  }
+  return out;
+}
+
 std::vector<int> pick(const std::vector<int>& labels, const std::vector<int>& idx) {
   std::vector<int> out;
   for (int i : idx) out.push_back(labels[i]);
@@ -96,6 +118,10 @@ nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Sp
           {"heads", t.transformer.NH},
           {"d_mlp", t.transformer.F},
           {"loss", o.loss},
+          {"augment", o.augment},
+          {"init_from", o.init_from},
+          {"transfer", o.init_from.empty() ? "none" : o.transfer},
+          {"freeze", t.freeze_init},
           {"init_scale", t.init_scale},
           {"agop_centering", t.agop_centering ? "on" : "off"},
           {"precision", t.fp64 ? "fp64" : "fp32"},
@@ -104,7 +130,10 @@ nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Sp
           {"threads", blas_threads()}};
 }
 
-std::string table_header() {
+std::string table_header(Model m) {
+  if (m == Model::transformer)
+    return "epoch  train_acc  test_acc  train_loss  test_loss  w_norm   gini  key  restr_loss  "
+           "excl_loss    sec\n";
   return "epoch  train_acc  test_acc  train_loss  test_loss  w_norm  nfm~agop  nodiag  "
          "circ_dev    sec\n";
 }
@@ -115,7 +144,12 @@ double measure(const EpochStats& s, const std::string& name) {
   return kNaN;
 }
 
-std::string table_row(const EpochStats& s) {
+std::string table_row(Model m, const EpochStats& s) {
+  if (m == Model::transformer)
+    return strfmt("%5d  %9.4f  %8.4f  %10.3e  %9.3e  %6.2f  %5.3f  %3.0f  %10.3e  %9.3e  %5.2f\n",
+                  s.epoch, s.train_acc, s.test_acc, s.train_loss, s.test_loss, s.weight_norm,
+                  measure(s, "fourier_gini"), measure(s, "key_freq_top"),
+                  measure(s, "restricted_loss"), measure(s, "excluded_loss"), s.seconds);
   return strfmt("%5d  %9.4f  %8.4f  %10.3e  %9.3e  %6.2f  %8.4f  %6.4f  %8.2e  %5.2f\n", s.epoch,
                 s.train_acc, s.test_acc, s.train_loss, s.test_loss, s.weight_norm,
                 measure(s, "nfm_agop_corr"), measure(s, "nfm_agop_corr_nodiag"),
@@ -133,8 +167,12 @@ void run_train(TrainCliOptions o) {
   o.train.mlp.loss = o.loss == "mse" ? Loss::mse : Loss::cross_entropy;
   const Op op = op_from_string(o.task);
   const Dataset ds = make_modular_task(op, o.p);
-  const Split split = o.split_from.empty() ? random_split(ds.N(), o.frac, o.split_seed)
-                                           : split_from_run(o.split_from, o, ds.N());
+  Split split = o.split_from.empty() ? random_split(ds.N(), o.frac, o.split_seed)
+                                     : split_from_run(o.split_from, o, ds.N());
+  const int n_augmented = o.augment == "commutative" ? augment_commutative(split, ds) : 0;
+  RFM_CHECK(o.init_from.empty() || o.train.model == Model::transformer,
+            "--init-from needs --model transformer (got %s)", to_string(o.train.model));
+  if (!o.init_from.empty()) o.train.init_weights = transfer_weights(o);
   NeuralProblem pb{ds.inputs.rows(split.train),
                    ds.inputs.rows(split.test),
                    pick(ds.labels, split.train),
@@ -172,15 +210,22 @@ void run_train(TrainCliOptions o) {
                                         "%d epochs, warm-up %d steps",
                                         t.adamw.lr, t.adamw.weight_decay, t.adamw.beta1,
                                         t.adamw.beta2, t.batch, t.epochs, t.warmup_steps));
+  if (n_augmented > 0)
+    head += settings_line("augment", strfmt("commutative: %d mirrored pairs moved from test to "
+                                            "train",
+                                            n_augmented));
+  if (!o.init_from.empty())
+    head += settings_line("init", strfmt("%s from %s%s", o.transfer.c_str(), o.init_from.c_str(),
+                                         t.freeze_init ? ", frozen" : ""));
   head += settings_line("precision", t.fp64 ? "fp64" : "fp32");
   head += settings_line("blas", blas_description());
   head += settings_line("output", o.out);
-  if (!o.quiet) std::printf("%s\n%s", head.c_str(), table_header().c_str());
+  if (!o.quiet) std::printf("%s\n%s", head.c_str(), table_header(t.model).c_str());
 
   std::vector<EpochStats> rows;
   EpochCallback live = [&](const EpochStats& s) {
     rows.push_back(s);
-    if (!o.quiet) std::printf("%s", table_row(s).c_str());
+    if (!o.quiet) std::printf("%s", table_row(o.train.model, s).c_str());
     std::fflush(stdout);
     write_text_atomic(o.out + "/metrics.csv", epochs_csv(rows));
     return Decision::proceed;
@@ -227,6 +272,8 @@ static void setup_train(CLI::App& app) {
       ->capture_default_str();
   add_enum_option(*sub, "--agop-centering", t.agop_centering, {{"on", true}, {"off", false}},
                   "Subtract the mean Jacobian before the network's AGOP");
+  add_enum_option(*sub, "--fourier-measures", t.fourier_measures, {{"on", true}, {"off", false}},
+                  "Transformer: Fourier measures at logged epochs (about 0.5 s each at p = 113)");
   add_enum_option(*sub, "--precision", t.fp64, {{"fp32", false}, {"fp64", true}},
                   "Training arithmetic");
   sub->add_option("--log-every", t.log_every, "Record metrics every N epochs")
@@ -237,6 +284,18 @@ static void setup_train(CLI::App& app) {
   sub->add_option("--out", o->out, "Run directory (default runs/<task>-p<p>-<model>-<time>)");
   sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
       ->capture_default_str();
+  sub->add_option("--augment", o->augment,
+                  "commutative: add (b, a) for every training pair (a, b), removed from test "
+                  "(add and mul only)")
+      ->check(CLI::IsMember({"none", "commutative"}))
+      ->capture_default_str();
+  sub->add_option("--init-from", o->init_from,
+                  "Transformer: start from tensors of this run directory (see --transfer)");
+  sub->add_option("--transfer", o->transfer,
+                  "With --init-from: embedding (W_E) or block (attention and MLP weights)")
+      ->check(CLI::IsMember({"embedding", "block"}))
+      ->capture_default_str();
+  sub->add_flag("--freeze", t.freeze_init, "With --init-from: keep the transferred tensors fixed");
   sub->add_flag("--force", o->force, "Overwrite an existing run directory");
   sub->add_flag("--quiet", o->quiet, "No live table");
   sub->add_option("--d-model", t.transformer.C, "Transformer: d_model")->capture_default_str();

@@ -199,4 +199,59 @@ MatrixXd load_matrix(const std::string& path);
 // CSV from text in memory (name is used in messages).
 MatrixXd parse_csv(const std::string& text, const std::string& name);
 
+
+// --- Experiment tasks (issue 8; REFERENCE.md sections 1 and 6) -------------------------------
+//
+// Polynomials: any polynomial in x and y with integer coefficients, e.g. "x^3+x*y", "(x+y)^2",
+// "x^2+xy+y^2" (juxtaposition multiplies; a and b are accepted for x and y). Inputs are
+// (x, y) one-hot as for add, labels f(x, y) mod p. Multitask: a comma list of binary tasks mod
+// p, one extra input coordinate per task (slot 2: 2p + task index), shared output head, all
+// pairs of every task. Composition "compose:OP1,OP2": f(a, b, c) = (a OP1 b) OP2 c with
+// x = e_a (+) e_b (+) e_c (d = 3p, operands (N, 3)). System: (u, v) = (a + b, a - b) -> a.
+
+// A parsed polynomial, evaluated mod p. Throws InputError naming the text and the position
+// (1-based) of the first malformed character.
+class Polynomial {
+ public:
+  explicit Polynomial(const std::string& text);
+  int eval(int x, int y, int p) const;  // f(x, y) mod p, in 0..p-1
+  const std::string& text() const { return text_; }
+
+  struct Node {  // kind: 'n' number, 'x', 'y', '+', '-', '*', '^' (exp), 'u' (negation)
+    char kind = 'n';
+    int64_t value = 0;  // number, or the exponent of '^'
+    int lhs = -1, rhs = -1;
+  };
+
+ private:
+  std::string text_;
+  std::vector<Node> nodes_;  // the expression tree; the root is the last node
+  int root_ = -1;
+};
+
+// All p^2 pairs (x, y) -> poly(x, y) mod p; task = the expression text. p must be prime.
+Dataset make_polynomial_task(const std::string& expr, int p);
+// The data set of a binary task name: add, sub, mul, div, system or a polynomial.
+Dataset make_binary_task(const std::string& name, int p);
+// Several binary tasks with a task-selector slot: d = 2p + T, hot(i, 2) = 2p + t.
+Dataset make_multitask(const std::vector<std::string>& names, int p);
+// (a op1 b) op2 c for op1, op2 in add, sub, mul: p^3 triples, d = 3p.
+Dataset make_compose_task(Op op1, Op op2, int p);
+// (u, v) = (a + b, a - b) mod p -> a, p an odd prime: p^2 pairs.
+Dataset make_system_task(int p);
+// Any --task of issue 8 (add, sub, mul, div, system, compose:OP1,OP2, a polynomial, or a
+// comma list of binary tasks). Throws InputError naming the task for anything else.
+Dataset make_task(const std::string& spec, int p);
+// The task names of a multitask data set (one name for any other data set).
+std::vector<std::string> multitask_names(const Dataset& ds);
+// Task index of every example: hot(i, 2) - 2p for a multitask set, 0 otherwise.
+std::vector<int> task_of_examples(const Dataset& ds);
+// True when the slots 0 and 1 hold symbols of the same alphabet (u in 0..p-1, v = p + u')
+// and swapping them maps every example to an example with the same label (commutativity).
+bool is_commutative(const Dataset& ds);
+// Commutative augmentation (Park et al. 2024, REFERENCE.md section 1): for every training
+// example (a, b, rest) its swap (b, a, rest) moves from test to train. Throws InputError when
+// the task is not commutative. Returns how many points moved.
+int augment_commutative(Split& s, const Dataset& ds);
+
 }  // namespace rfm

@@ -276,6 +276,92 @@ void transformer_backward(Transformer<T>& model, const int* tokens, const int* t
 template <typename T>
 void transformer_update(Transformer<T>& model, const AdamWConfig& cfg, double lr);
 
+// --- Fourier progress measures of the transformer (REFERENCE.md section 5.1; neural/fourier.cpp)
+//
+// Fourier basis on Z_p (p odd): row 0 = 1/sqrt(p), rows 2k-1 and 2k = cos(w_k x) and sin(w_k x)
+// normalised to unit length, w_k = 2 pi k / p, k = 1..K with K = p / 2 (integer division).
+
+// F (p, p), rows as above, orthonormal.
+MatrixXd fourier_basis(int p);
+
+// c_k^2 = ||(F W_E^T)[cos k]||^2 and s_k^2 = ||(F W_E^T)[sin k]||^2, index k - 1 (K entries).
+struct FourierNorms {
+  VectorXd cos2, sin2;
+  VectorXd total() const { return cos2 + sin2; }  // n_k
+};
+// W_E (C, p): the embeddings of the residue tokens 0..p-1 (the = token left out).
+FourierNorms embedding_fourier_norms(const MatrixXd& W_E);
+
+// Gini coefficient of nonnegative values: sum_i (2i - n - 1) x_(i) / (n sum x) over the values
+// sorted ascending; 0 for equal values, (n - 1) / n for a single nonzero one. NaN if sum x = 0.
+double gini_coefficient(const VectorXd& x);
+// Furuta et al. (project definition): the fraction of the K frequencies whose n_k exceeds
+// threshold * sum n_k, and sum c_k^2 / sum n_k.
+double frequency_sparsity(const FourierNorms& f, double threshold = 0.01);
+double coefficient_ratio(const FourierNorms& f);
+
+// Key frequencies from MLP activations over all p^2 inputs. acts (F, p*p), column a*p + b.
+// Each neuron's 2-D Fourier transform G = F A F^T (A (p, p) its activations, A(a, b)); frequency
+// k explains the squares of G on {0, cos k, sin k}^2 less the constant term, as a fraction of
+// the non-constant total. A neuron belongs to its best frequency when that fraction is at
+// least min_fve (project definition: 0.5); key frequencies are those holding at least
+// min_share of the live neurons (0.05), sorted by neuron count, largest first. If none
+// qualifies, the frequency that is best for the most neurons. Frequencies are 1..K.
+std::vector<int> key_frequencies(const MatrixXd& acts, int p, double min_fve = 0.5,
+                                 double min_share = 0.05);
+
+// Restricted and excluded loss (Nanda et al.). logits (p, p*p) of classes 0..p-1, column
+// a*p + b; labels (p*p) the class of each pair; in_train (p*p) marks the training pairs; sign
+// is +1 for add (directions cos/sin w_k (a + b - c)) and -1 for sub (a - b - c). P = the
+// projection onto the key frequencies' directions. restricted = cross-entropy over all pairs of
+// P L + (per-class mean over pairs of L - P L); excluded = cross-entropy over the training
+// pairs of L - P L.
+struct FourierLosses {
+  double restricted = kNaN, excluded = kNaN;
+};
+FourierLosses fourier_losses(const MatrixXd& logits, const std::vector<int>& labels,
+                             const std::vector<char>& in_train, const std::vector<int>& freqs,
+                             int p, int sign);
+
+// --- Particle simulation of the 2-D embedding model (Musat 2024; neural/particles.cpp) -------
+//
+// Project definition (REFERENCE.md section 5): particles e_0..e_{N-1} in R^2 stand for the
+// embeddings of the residues; an input pair (a, b) sits at s_ab = e_a + e_b. Three forces, the
+// gradient of
+//   E = k_attract / N^2 * sum_{(a,b),(c,d): a+b = c+d mod N} ||s_ab - s_cd||^2 / 2   (clustering)
+//     + k_repel / N^2 * sum_{labels differ} exp(-||s_ab - s_cd||^2 / (2 sigma^2))   (separation)
+//     + weight_decay * sum_i ||e_i||^2 / 2                                             (decay)
+// over unordered pairs of input pairs. Springs pull pairs with equal labels together, a
+// Gaussian repulsion keeps different labels apart (without it decay collapses everything onto
+// the origin), decay pulls to the origin. Plain gradient descent from N(0, init_scale^2).
+
+struct ParticleOptions {
+  /// Number of particles (the modulus N; Musat uses 17).
+  int N = 17;
+  /// Gradient-descent steps and step size.
+  int steps = 3000;
+  double lr = 0.01;
+  /// Force strengths and the repulsion's length scale.
+  double k_attract = 50.0, k_repel = 1.0, sigma = 0.5, weight_decay = 0.01;
+  /// Initial positions ~ N(0, init_scale^2) from std::mt19937_64(seed).
+  double init_scale = 0.5;
+  uint64_t seed = 0;
+  void validate() const;
+};
+
+struct ParticleSummary {
+  MatrixXd positions;            // (2, N) final e_i, column i
+  std::vector<double> energy;    // E every 100 steps and at the end
+  double radius_cv = kNaN;       // std / mean of |e_i - centroid|: 0 on a circle
+  int top_freq = -1;             // the positions' strongest Fourier frequency (odd N only)
+  double top_freq_share = kNaN;  // its share of the Fourier norms: 1 on an ordered circle
+  double seconds = 0;
+};
+
+// E and its gradient G (2, N) at positions P (2, N).
+double particle_energy(const ParticleOptions& o, const MatrixXd& P, MatrixXd* G);
+ParticleSummary simulate_particles(const ParticleOptions& o);
+
 // --- Training (neural/train.cpp) ------------------------------------------------------------
 
 enum class Model { mlp, transformer };
@@ -305,6 +391,12 @@ struct TrainOptions {
   /// Transformer: configuration (T, Vin and V are set from the task).
   TransformerConfig transformer;
   bool agop_centering = false;
+  /// Transformer: tensors to start from (names as TransformerParameters, shapes as there,
+  /// e.g. from an earlier run's .npy files), and whether they stay fixed during training.
+  std::vector<std::pair<std::string, MatrixXd>> init_weights;
+  bool freeze_init = false;
+  /// Transformer: compute the Fourier measures (REFERENCE.md section 5.1) at logged epochs.
+  bool fourier_measures = true;
 
   void validate() const;  // throws InputError naming the field, its value and the rule
 };
@@ -328,6 +420,11 @@ struct TrainSummary {
   std::string precision_used;
   // Final feature matrices (MLP): NFM = W1^T W1 and the AGOP over the training inputs.
   MatrixXd nfm, agop;
+  // Transformer: the final key frequencies, the embedding Gram matrix W_E^T W_E (p, p) over the
+  // residue tokens, and every parameter tensor by name (saved as <name>.npy).
+  std::vector<int> key_frequencies;
+  MatrixXd embed_gram;
+  std::vector<std::pair<std::string, MatrixXd>> weights;
 
   std::string brief_report() const;
 };

@@ -251,6 +251,7 @@ nlohmann::json train_summary_json(const TrainSummary& s) {
     for (const auto& m : e.measures) fin[m.first] = json_num(m.second);
   }
   j["final"] = fin;
+  if (!s.key_frequencies.empty()) j["key_frequencies"] = s.key_frequencies;
   j["first_epoch_test_acc_0.5"] = s.first_epoch_test_050;
   j["first_epoch_test_acc_0.99"] = s.first_epoch_test_099;
   j["seconds"] = {{"total", s.total_seconds}, {"train", s.train_seconds}, {"eval", s.eval_seconds}};
@@ -260,6 +261,8 @@ nlohmann::json train_summary_json(const TrainSummary& s) {
 void write_train_results(const std::string& dir, const TrainSummary& s) {
   if (s.nfm.size() > 0) npy_save(dir + "/NFM_final.npy", s.nfm);
   if (s.agop.size() > 0) npy_save(dir + "/AGOP_final.npy", s.agop);
+  if (s.embed_gram.size() > 0) npy_save(dir + "/EmbedGram_final.npy", s.embed_gram);
+  for (const auto& [name, W] : s.weights) npy_save(dir + "/" + name + ".npy", W);
   write_text_atomic(dir + "/metrics.csv", epochs_csv(s.epochs));
   write_text_atomic(dir + "/summary.json", train_summary_json(s).dump(2) + "\n");
 }

@@ -332,6 +332,124 @@ void transformer_evaluate(Transformer<T>& m, const std::vector<int>& tok, const 
   acc = n ? hits / n : kNaN;
 }
 
+// --- weights by name: export, initialisation from an earlier run, freezing -----------------
+
+struct TensorShape {
+  const char* name;
+  int rows, cols;
+};
+
+// Names and Eigen shapes of the parameter tensors, in TransformerParameters order.
+std::vector<TensorShape> parameter_shapes(const TransformerConfig& c) {
+  return {{"W_E", c.C, c.Vin}, {"W_pos", c.C, c.T}, {"W_QKV", 3 * c.C, c.C},
+          {"W_O", c.C, c.C},   {"W_in", c.F, c.C},  {"b_in", c.F, 1},
+          {"W_out", c.C, c.F}, {"b_out", c.C, 1},   {"W_U", c.V, c.C}};
+}
+
+template <typename T>
+std::vector<T*> parameter_pointers(const TransformerParameters<T>& p) {
+  return {p.W_E, p.W_pos, p.W_QKV, p.W_O, p.W_in, p.b_in, p.W_out, p.b_out, p.W_U};
+}
+
+template <typename T>
+std::vector<std::pair<std::string, MatrixXd>> export_weights(const Transformer<T>& m) {
+  std::vector<std::pair<std::string, MatrixXd>> out;
+  const std::vector<TensorShape> shapes = parameter_shapes(m.config);
+  const std::vector<T*> ptrs = parameter_pointers(m.params);
+  for (size_t i = 0; i < shapes.size(); ++i)
+    out.push_back({shapes[i].name,
+                   CMapM<T>(ptrs[i], shapes[i].rows, shapes[i].cols).template cast<double>()});
+  return out;
+}
+
+// Copies the named tensors into the model; returns the indices (parameter_shapes order) set.
+template <typename T>
+std::vector<int> load_weights(Transformer<T>& m,
+                              const std::vector<std::pair<std::string, MatrixXd>>& weights) {
+  const std::vector<TensorShape> shapes = parameter_shapes(m.config);
+  const std::vector<T*> ptrs = parameter_pointers(m.params);
+  std::vector<int> set;
+  for (const auto& [name, W] : weights) {
+    int i = 0;
+    while (i < int(shapes.size()) && name != shapes[i].name) ++i;
+    RFM_CHECK(i < int(shapes.size()), "initial tensor %s is not a transformer parameter",
+              name.c_str());
+    RFM_CHECK(W.rows() == shapes[i].rows && W.cols() == shapes[i].cols,
+              "initial tensor %s is %lldx%lld, but this model's is %dx%d", name.c_str(),
+              (long long)W.rows(), (long long)W.cols(), shapes[i].rows, shapes[i].cols);
+    MapM<T>(ptrs[i], W.rows(), W.cols()) = W.template cast<T>();
+    set.push_back(i);
+  }
+  return set;
+}
+
+// Values of the frozen tensors, restored after every update (AdamW's decay included).
+template <typename T>
+struct Frozen {
+  std::vector<std::pair<T*, std::vector<T>>> saved;
+  void capture(Transformer<T>& m, const std::vector<int>& idx) {
+    const std::vector<TensorShape> shapes = parameter_shapes(m.config);
+    const std::vector<T*> ptrs = parameter_pointers(m.params);
+    for (int i : idx) {
+      const size_t n = size_t(shapes[i].rows) * shapes[i].cols;
+      saved.push_back({ptrs[i], std::vector<T>(ptrs[i], ptrs[i] + n)});
+    }
+  }
+  void restore() {
+    for (auto& [ptr, v] : saved) std::copy(v.begin(), v.end(), ptr);
+  }
+};
+
+// --- Fourier measures (REFERENCE.md section 5.1) --------------------------------------------
+
+// Runs the model on all p^2 pairs [a, b, =]: MLP activations acts (F, p*p) and the logits of
+// classes 0..p-1, L (p, p*p), column a*p + b.
+template <typename T>
+void all_pairs(Transformer<T>& m, int p, MatrixXd& acts, MatrixXd& L) {
+  const int N = p * p, Fn = m.config.F, V = m.config.V;
+  std::vector<int> tok;
+  for (int a = 0; a < p; ++a)
+    for (int b = 0; b < p; ++b) tok.insert(tok.end(), {a, b, p});
+  acts.resize(Fn, N);
+  L.resize(p, N);
+  for (int s = 0; s < N; s += m.max_B) {
+    const int B = std::min(m.max_B, N - s);
+    transformer_forward(m, tok.data() + size_t(s) * 3, static_cast<const int*>(nullptr), B);
+    acts.middleCols(s, B) = CMapM<T>(m.acts.post, Fn, B).template cast<double>();
+    L.middleCols(s, B) = CMapM<T>(m.acts.logits, V, B).topRows(p).template cast<double>();
+  }
+}
+
+// Appends the Fourier measures to st (every name always, NaN where not defined: the restricted
+// and excluded losses need add or sub) and keeps the final key frequencies and Gram matrix.
+template <typename T>
+void fourier_measures(Transformer<T>& m, const NeuralProblem& pb, const std::vector<char>& in_train,
+                      EpochStats& st, TrainSummary& sum) {
+  const int p = pb.p;
+  const MatrixXd W_E = CMapM<T>(m.params.W_E, m.config.C, p).template cast<double>();  // (C, p)
+  const FourierNorms f = embedding_fourier_norms(W_E);
+  sum.embed_gram = W_E.transpose() * W_E;  // (p, p)
+  MatrixXd acts, L;
+  all_pairs(m, p, acts, L);
+  sum.key_frequencies = key_frequencies(acts, p);
+  FourierLosses fl;
+  if (pb.op == Op::add || pb.op == Op::sub) {
+    const int sign = pb.op == Op::add ? 1 : -1;
+    std::vector<int> labels(size_t(p) * p);
+    for (int a = 0; a < p; ++a)
+      for (int b = 0; b < p; ++b) labels[a * p + b] = ((a + sign * b) % p + p) % p;
+    fl = fourier_losses(L, labels, in_train, sum.key_frequencies, p, sign);
+  }
+  st.measures.push_back({"fourier_gini", gini_coefficient(f.total())});
+  st.measures.push_back({"freq_sparsity", frequency_sparsity(f)});
+  st.measures.push_back({"coef_ratio", coefficient_ratio(f)});
+  st.measures.push_back({"n_key_freqs", double(sum.key_frequencies.size())});
+  st.measures.push_back({"key_freq_top", double(sum.key_frequencies.front())});
+  st.measures.push_back({"restricted_loss", fl.restricted});
+  st.measures.push_back({"excluded_loss", fl.excluded});
+  st.measures.push_back({"embed_gram_circ_dev", circulant_deviation(sum.embed_gram, false)});
+}
+
 template <typename T>
 TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
                                  const std::vector<EpochCallback>& callbacks) {
@@ -349,6 +467,12 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
   const int batch = o.batch == 0 ? n : std::min(o.batch, n);
   Transformer<T> model;
   transformer_init(model, cfg, std::max({batch, std::min(n_te, 4096), 1}), o.seed);
+  Frozen<T> frozen;
+  const std::vector<int> loaded = load_weights(model, o.init_weights);
+  if (o.freeze_init) frozen.capture(model, loaded);
+  const bool fourier = o.fourier_measures && pb.p >= 3 && pb.p % 2 == 1;
+  std::vector<char> in_train(size_t(pb.p) * pb.p, 0);
+  for (int i = 0; i < n; ++i) in_train[size_t(tok_tr[3 * i]) * pb.p + tok_tr[3 * i + 1]] = 1;
 
   std::mt19937_64 gen(o.seed ^ 0x9e3779b97f4a7c15ull);
   std::vector<int> order(n), tb(size_t(batch) * 3), yb(batch);
@@ -363,6 +487,7 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
     double w2 = 0;
     for (T w : model.param_memory) w2 += double(w) * w;
     st.weight_norm = std::sqrt(w2);
+    if (fourier) fourier_measures(model, pb, in_train, st, sum);
     sum.eval_seconds += since(t0);
     st.seconds = since(t_log);
     t_log = Clock::now();
@@ -393,6 +518,7 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
                             ? o.adamw.lr
                             : o.adamw.lr * std::min(1.0, double(sum.steps) / o.warmup_steps);
       transformer_update(model, o.adamw, lr);
+      frozen.restore();
       sum.steps += 1;
     }
     sum.train_seconds += since(t0);
@@ -406,6 +532,7 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
     if (sum.first_epoch_test_050 < 0 && e.test_acc >= 0.5) sum.first_epoch_test_050 = e.epoch;
     if (sum.first_epoch_test_099 < 0 && e.test_acc >= 0.99) sum.first_epoch_test_099 = e.epoch;
   }
+  sum.weights = export_weights(model);
   sum.total_seconds = since(t_start);
   return sum;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 namespace rfm {
 
@@ -37,6 +38,8 @@ void RfmOptions::validate() const {
             solve.ridge);
   RFM_CHECK(agop.block >= 1, "--agop-block %d must be >= 1", agop.block);
   RFM_CHECK(agop_samples >= 0, "--agop-samples %d must be >= 0", agop_samples);
+  RFM_CHECK(enforce_circulant_p == 0 || (enforce_circulant_p >= 2 && is_prime(enforce_circulant_p)),
+            "enforce_circulant_p %d must be 0 (off) or a prime", enforce_circulant_p);
 }
 
 double argmax_accuracy(const MatrixXd& pred, const MatrixXd& Y) {
@@ -73,12 +76,39 @@ double since(Clock::time_point t0) {
 }
 
 // M_{t+1} from the AGOP G: optional max-entry normalisation, then G^s.
+// M_{t+1} from the AGOP G: optional max-entry normalisation, then G^s, then the enforced
+// circulant structure when asked (REFERENCE.md 2.3).
 MatrixXd update_from_agop(const RfmOptions& o, MatrixXd G) {
   if (o.normalize == Normalize::max) {
     const double mx = G.cwiseAbs().maxCoeff();
     if (mx > 0) G /= mx;
   }
-  return sym_power(G, o.power);
+  MatrixXd M = sym_power(G, o.power);
+  if (o.enforce_circulant_p > 0 && M.allFinite())
+    M = block_circulant_projection(M, o.enforce_circulant_p, o.enforce_circulant_op);
+  return M;
+}
+
+// Test accuracy of each group of test points (multitask): extra "test_acc_<name>" columns.
+void record_group_accuracy(const RfmProblem& pb, const MatrixXd& pred, IterationStats& st) {
+  if (pb.group_names.empty()) return;
+  RFM_CHECK(pb.test_group.size() == size_t(pred.rows()),
+            "test_group has %zu entries for %d test points", pb.test_group.size(),
+            int(pred.rows()));
+  const size_t G = pb.group_names.size();
+  std::vector<int> correct(G, 0), total(G, 0);
+  for (Eigen::Index i = 0; i < pred.rows(); ++i) {
+    const int g = pb.test_group[i];
+    RFM_CHECK(g >= 0 && size_t(g) < G, "test_group %d is outside 0..%zu", g, G - 1);
+    Eigen::Index a, b;
+    pred.row(i).maxCoeff(&a);
+    pb.Y_test.row(i).maxCoeff(&b);
+    correct[g] += a == b;
+    ++total[g];
+  }
+  for (size_t g = 0; g < G; ++g)
+    st.extra.push_back({"test_acc_" + pb.group_names[g],
+                        total[g] > 0 ? double(correct[g]) / total[g] : kNaN});
 }
 
 void record_metrics(KernelMachine& km, const RfmProblem& pb, IterationStats& st,
@@ -91,6 +121,7 @@ void record_metrics(KernelMachine& km, const RfmProblem& pb, IterationStats& st,
     const MatrixXd pte = km.predict(pb.X_test);
     st.test_mse = mean_squared_error(pte, pb.Y_test);
     if (pb.classification) st.test_acc = argmax_accuracy(pte, pb.Y_test);
+    if (pb.classification) record_group_accuracy(pb, pte, st);
   }
   sum.eval_seconds += since(t0);
 }
@@ -127,6 +158,9 @@ void check_start(const RfmOptions& o, const RfmProblem& pb, const RfmState& st) 
                 st.history.size() == st.iterations.size(),
             "the starting state is inconsistent: next iteration %d, %zu matrices, %zu rows",
             st.next_iter, st.history.size(), st.iterations.size());
+  RFM_CHECK(o.enforce_circulant_p == 0 || d == 2 * o.enforce_circulant_p,
+            "the enforced circulant structure needs d = 2p = %d, the problem has d = %d",
+            2 * o.enforce_circulant_p, d);
 }
 
 }  // namespace
@@ -217,6 +251,92 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
   sum.phase_seconds = start_state.phase_seconds + km->times;
   sum.total_seconds = start_state.total_seconds + since(start);
   return sum;
+}
+
+// --- Circulant feature matrices (REFERENCE.md 2.3) ------------------------------------------
+
+bool hankel_op(Op op) { return op == Op::sub || op == Op::div; }
+
+namespace {
+
+// Positions of the structured block: residues 0..p-1, or Z_p^* in discrete-log order.
+std::vector<int> circulant_positions(int p, Op op) {
+  if (op == Op::mul || op == Op::div) return discrete_log_order(p);
+  std::vector<int> pos(p);
+  for (int i = 0; i < p; ++i) pos[i] = i;
+  return pos;
+}
+
+}  // namespace
+
+MatrixXd block_circulant_matrix(const VectorXd& g, int p, Op op) {
+  const std::vector<int> pos = circulant_positions(p, op);
+  const int q = static_cast<int>(pos.size());
+  RFM_CHECK(g.size() == q, "the circulant generator has %d entries, expected %d for %s mod %d",
+            int(g.size()), q, to_string(op), p);
+  MatrixXd M = MatrixXd::Zero(2 * p, 2 * p);
+  const MatrixXd A = MatrixXd::Identity(p, p) - MatrixXd::Constant(p, p, 1.0 / p);
+  M.topLeftCorner(p, p) = A;
+  M.bottomRightCorner(p, p) = A;
+  const bool hankel = hankel_op(op);
+  for (int r = 0; r < q; ++r)
+    for (int c = 0; c < q; ++c) {
+      const double v = g((hankel ? r + c : r - c + q) % q);
+      M(p + pos[r], pos[c]) = v;  // C, the bottom-left block
+      M(pos[c], p + pos[r]) = v;  // C^T
+    }
+  return M;
+}
+
+VectorXd block_first_column(const MatrixXd& M, int p, Op op) {
+  RFM_CHECK(M.rows() == 2 * p && M.cols() == 2 * p,
+            "feature matrix is %dx%d, expected %dx%d for %s mod %d", int(M.rows()),
+            int(M.cols()), 2 * p, 2 * p, to_string(op), p);
+  const std::vector<int> pos = circulant_positions(p, op);
+  VectorXd g(pos.size());
+  for (size_t r = 0; r < pos.size(); ++r) g(r) = M(p + pos[r], pos[0]);
+  return g;
+}
+
+namespace {
+
+// Scales C (and C^T) of a block-circulant M to spectral norm `limit` when it is larger. With
+// limit 1 and a generator of mean zero M is then positive semidefinite (A is the identity on
+// the mean-zero vectors C maps between); the generators of our runs are close to mean zero.
+void limit_block_norm(MatrixXd& M, int p, double limit) {
+  const double norm = Eigen::JacobiSVD<MatrixXd>(M.bottomLeftCorner(p, p)).singularValues()(0);
+  if (norm <= limit || norm == 0) return;
+  M.bottomLeftCorner(p, p) *= limit / norm;
+  M.topRightCorner(p, p) *= limit / norm;
+}
+
+}  // namespace
+
+MatrixXd block_circulant_projection(const MatrixXd& M, int p, Op op) {
+  MatrixXd P =
+      block_circulant_matrix(block_first_column(normalize_by_diagonal(M), p, op), p, op);
+  // (project definition) App. F does not say; an indefinite P makes K indefinite and the run
+  // unstable (Cholesky failures and test accuracy falling back to 0.16 after grokking).
+  limit_block_norm(P, p, 1.0);
+  return P;
+}
+
+MatrixXd random_circulant_features(int p, Op op, uint64_t seed) {
+  const int q = op == Op::mul || op == Op::div ? p - 1 : p;
+  std::mt19937_64 gen(seed);
+  VectorXd g(q);
+  for (int i = 0; i < q; ++i) g(i) = double(gen() >> 11) * 0x1.0p-53;  // uniform on [0, 1)
+  g.array() -= g.mean();
+  // (project definition) Scale C to spectral norm 1: then M* is positive semidefinite (A is
+  // the identity on the mean-zero vectors C maps between), a valid Mahalanobis metric. Without
+  // it the Gaussian kernel matrix is indefinite and test accuracy is about 0.02.
+  MatrixXd M = block_circulant_matrix(g, p, op);
+  const double norm = Eigen::JacobiSVD<MatrixXd>(M.bottomLeftCorner(p, p)).singularValues()(0);
+  if (norm > 0) {
+    M.bottomLeftCorner(p, p) /= norm;
+    M.topRightCorner(p, p) /= norm;
+  }
+  return M;
 }
 
 // --- Checkpoints (rfm grok --resume) ---------------------------------------------------------

@@ -44,6 +44,11 @@ struct RfmOptions {
   uint64_t agop_seed = 0;
   /// Backend of the heavy steps.
   Backend backend = Backend::cpu;
+  /// Enforced circulant structure (REFERENCE.md 2.3, Mallinar App. F): after every update
+  /// M <- block_circulant_projection(M, p, op). Off when enforce_circulant_p is 0; else the
+  /// input dimension must be 2p (a binary task add, sub, mul or div).
+  int enforce_circulant_p = 0;
+  Op enforce_circulant_op = Op::add;
 
   void validate() const;  // throws InputError naming the field, its value and the rule
 };
@@ -89,6 +94,10 @@ struct RfmProblem {
   Inputs X_train, X_test;         // (n, d), (n_test, d)
   MatrixXd Y_train, Y_test;       // (n, c), (n_test, c)
   bool classification = true;     // accuracy by argmax when true
+  // Optional groups of test points (multitask): test_group[k] in 0..G-1 for test point k;
+  // each iteration then records "test_acc_<group_names[g]>" in IterationStats::extra.
+  std::vector<int> test_group = {};
+  std::vector<std::string> group_names = {};
 };
 
 RfmSummary run_rfm(const RfmOptions& options, const RfmProblem& problem, const MatrixXd& M0,
@@ -129,6 +138,29 @@ double circulant_deviation(const MatrixXd& A, bool reversed);
 MatrixXd task_block(const MatrixXd& M, int p, Op op);
 // Cosine similarity of vec(A) and vec(B); with nodiag the diagonals of both are zeroed first.
 double cosine_similarity(const MatrixXd& A, const MatrixXd& B, bool nodiag);
+
+// --- Circulant feature matrices (REFERENCE.md 2.3) ------------------------------------------
+//
+// The structure M = [[A, C^T], [C, A]] (2p, 2p) with A = I - 11^T/p and C the bottom-left block
+// (rows p..2p-1, columns 0..p-1, as task_block) built from a generator g, its first column:
+// add: circulant C[r, c] = g[(r - c) mod p]; sub: Hankel C[r, c] = g[(r + c) mod p]; mul and
+// div: the same over Z_p^* in discrete-log order (residue g0^i at position i, g of length
+// p - 1, circulant for mul, Hankel for div), rows and columns of residue 0 zero.
+
+// True for the ops whose block is Hankel (anti-circulant): sub and div.
+bool hankel_op(Op op);
+// [[A, C^T], [C, A]] from the generator g (length p, or p - 1 for mul and div).
+MatrixXd block_circulant_matrix(const VectorXd& g, int p, Op op);
+// The first column of the bottom-left block in the op's order (length p or p - 1).
+VectorXd block_first_column(const MatrixXd& M, int p, Op op);
+// Enforced circulant step (App. F): normalise M by D^-1/2 M D^-1/2, then the structure above
+// with g = the first column of the normalised off-diagonal block; C is scaled down to
+// spectral norm 1 when it is larger (project definition: keeps M a valid metric).
+MatrixXd block_circulant_projection(const MatrixXd& M, int p, Op op);
+// Random circulant features (§3): g uniform on [0, 1] with its mean subtracted (seeded
+// std::mt19937_64, 53-bit uniforms), then block_circulant_matrix with C scaled to spectral
+// norm 1 so that M* is positive semidefinite (project definition).
+MatrixXd random_circulant_features(int p, Op op, uint64_t seed);
 
 }  // namespace rfm
 

@@ -405,6 +405,96 @@ TEST_CASE("rfm train --model transformer: a small transformer memorises, then gr
   CHECK(config["batch"] == 0);  // the transformer's defaults: full batch, beta2 0.98, warm-up
   CHECK(config["beta2"] == 0.98);
   CHECK(config["warmup_steps"] == 10);
+  // Fourier measures (REFERENCE.md section 5.1): every column computed, and after grokking the
+  // key frequencies carry the logits (restricted loss small, excluded loss large).
+  const nlohmann::json& fin = summary["final"];
+  for (const char* name :
+       {"fourier_gini", "freq_sparsity", "coef_ratio", "n_key_freqs", "key_freq_top",
+        "restricted_loss", "excluded_loss", "embed_gram_circ_dev"})
+    CHECK_MESSAGE(fin[name].is_number(), name);
+  CHECK(fin["restricted_loss"].get<double>() < 0.1);
+  CHECK(fin["excluded_loss"].get<double>() > 1.0);
+  CHECK(!summary["key_frequencies"].empty());
+  std::ifstream mc(out / "metrics.csv");
+  const std::string metrics((std::istreambuf_iterator<char>(mc)), std::istreambuf_iterator<char>());
+  CHECK(metrics.find("nan") == std::string::npos);
+  for (const char* f : {"W_E.npy", "W_U.npy", "b_in.npy", "EmbedGram_final.npy"})
+    CHECK_MESSAGE(fs::exists(out / f), f);
+  const MatrixXd W_E = npy_load((out / "W_E.npy").string());
+  CHECK(W_E.rows() == 64);
+  CHECK(W_E.cols() == 32);
+}
+
+// --- Fourier measures on known inputs (REFERENCE.md section 5.1) ---------------------------
+
+namespace {
+// W (C, p) = u cos(w_k x) + v sin(w_k x): exactly one frequency.
+MatrixXd one_frequency_embedding(int C, int p, int k, double cos_weight, double sin_weight) {
+  MatrixXd W(C, p);
+  const VectorXd u = random_matrix(C, 1, 1).col(0), v = random_matrix(C, 1, 2).col(0);
+  for (int x = 0; x < p; ++x)
+    W.col(x) = cos_weight * u * std::cos(2 * M_PI * k * x / p) +
+               sin_weight * v * std::sin(2 * M_PI * k * x / p);
+  return W;
+}
+}  // namespace
+
+TEST_CASE("Fourier measures: basis, norms, Gini, sparsity and ratio of a one-frequency embedding") {
+  const int p = 13, K = p / 2;
+  const MatrixXd F = fourier_basis(p);
+  CHECK((F * F.transpose() - MatrixXd::Identity(p, p)).cwiseAbs().maxCoeff() < 1e-12);
+  const FourierNorms f = embedding_fourier_norms(one_frequency_embedding(8, p, 3, 1.0, 0.0));
+  CHECK(frequency_sparsity(f) == doctest::Approx(1.0 / K));
+  // One nonzero value out of K: the Gini coefficient's maximum (K - 1) / K, up to round-off.
+  CHECK(gini_coefficient(f.total()) == doctest::Approx(double(K - 1) / K).epsilon(1e-10));
+  CHECK(coefficient_ratio(f) == doctest::Approx(1.0));
+  const FourierNorms g = embedding_fourier_norms(one_frequency_embedding(8, p, 5, 0.0, 1.0));
+  CHECK(coefficient_ratio(g) == doctest::Approx(0.0));
+  CHECK(int(std::max_element(g.sin2.data(), g.sin2.data() + K) - g.sin2.data()) == 5 - 1);
+  VectorXd equal = VectorXd::Constant(K, 2.0);
+  CHECK(gini_coefficient(equal) == doctest::Approx(0.0));
+  CHECK(std::isnan(gini_coefficient(VectorXd::Zero(K))));
+  CHECK_THROWS_AS(fourier_basis(12), InputError);
+}
+
+TEST_CASE("Fourier measures: key frequencies of neurons, restricted and excluded loss") {
+  const int p = 11;
+  // 10 neurons of frequency 2 and 4 of frequency 4 (relu of cos(w_k(a + b) + phase)), and one
+  // dead neuron: keys {2, 4}, the larger group first.
+  MatrixXd acts = MatrixXd::Zero(15, p * p);
+  for (int f = 0; f < 14; ++f) {
+    const int k = f < 10 ? 2 : 4;
+    for (int a = 0; a < p; ++a)
+      for (int b = 0; b < p; ++b)
+        acts(f, a * p + b) = std::max(0.0, std::cos(2 * M_PI * k * (a + b) / p + 0.3 * f));
+  }
+  CHECK(key_frequencies(acts, p) == std::vector<int>{2, 4});
+  // Logits exactly of frequency 3 in a + b - c: restricted to {3} they are unchanged, the
+  // excluded logits are 0 (loss log p); restricted to {1} only the class means remain (log p).
+  MatrixXd L(p, p * p);
+  std::vector<int> labels(p * p);
+  std::vector<char> in_train(p * p, 0);
+  for (int a = 0; a < p; ++a)
+    for (int b = 0; b < p; ++b) {
+      labels[a * p + b] = (a + b) % p;
+      in_train[a * p + b] = (a + 2 * b) % 3 == 0;
+      for (int c = 0; c < p; ++c) L(c, a * p + b) = 5 * std::cos(2 * M_PI * 3 * (a + b - c) / p);
+    }
+  double full = 0, full_train = 0;  // cross-entropy of L itself over all / training pairs
+  int n_train = 0;
+  for (int j = 0; j < p * p; ++j) {
+    const double ce = std::log((L.col(j).array() - L(labels[j], j)).exp().sum());
+    full += ce / (p * p);
+    if (in_train[j]) full_train += ce, n_train += 1;
+  }
+  full_train /= n_train;
+  const FourierLosses on = fourier_losses(L, labels, in_train, {3}, p, 1);
+  CHECK(on.restricted == doctest::Approx(full).epsilon(1e-10));
+  CHECK(on.excluded == doctest::Approx(std::log(double(p))).epsilon(1e-10));
+  const FourierLosses off = fourier_losses(L, labels, in_train, {1}, p, 1);
+  CHECK(off.restricted == doctest::Approx(std::log(double(p))).epsilon(1e-10));
+  CHECK(off.excluded == doctest::Approx(full_train).epsilon(1e-10));
+  CHECK_THROWS_AS(fourier_losses(L, labels, in_train, {6}, p, 1), InputError);
 }
 
 TEST_CASE("rfm compare: correlations and circulant deviations of an RFM and an MLP run") {
@@ -434,4 +524,68 @@ TEST_CASE("rfm compare: correlations and circulant deviations of an RFM and an M
   r = run_cli("compare " + rfm_run.string() + " " + other.string());
   CHECK(r.status != 0);
   CHECK(r.output.find("different tasks") != std::string::npos);
+}
+
+TEST_CASE("rfm train: commutative augmentation and transfer of a transformer's tensors") {
+  namespace fs = std::filesystem;
+  const std::string small =
+      "train --model transformer --p 11 --d-model 16 --heads 2 --d-mlp 32 "
+      "--quiet --frac 0.5 ";
+  const fs::path src = temp_dir("tr_src"), aug = temp_dir("tr_aug"), frozen = temp_dir("tr_frz");
+  REQUIRE(run_cli(small + "--task add --epochs 5 --out " + src.string()).status == 0);
+
+  SUBCASE("--augment commutative: every training pair's mirror is in train, none in test") {
+    CliResult r =
+        run_cli(small + "--task add --epochs 2 --augment commutative --out " + aug.string());
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const Dataset ds = make_modular_task(Op::add, 11);
+    std::vector<int> side(ds.N(), -1);  // 1 train, 0 test
+    for (int64_t i : npz_load_ints((aug / "split.npz").string(), "train")) side[i] = 1;
+    for (int64_t i : npz_load_ints((aug / "split.npz").string(), "test")) side[i] = 0;
+    for (int i = 0; i < ds.N(); ++i)
+      if (side[i] == 1) CHECK(side[ds.operands(i, 1) * 11 + ds.operands(i, 0)] == 1);
+    CHECK(run_cli(small + "--task sub --epochs 1 --augment commutative --out " + aug.string() +
+                  " --force")
+              .output.find("not commutative") != std::string::npos);
+  }
+  SUBCASE("--init-from --transfer embedding --freeze keeps W_E exactly; block loads the MLP") {
+    CliResult r = run_cli(small + "--task sub --epochs 3 --init-from " + src.string() +
+                          " --transfer embedding --freeze --out " + frozen.string());
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const MatrixXd a = npy_load((src / "W_E.npy").string());
+    const MatrixXd b = npy_load((frozen / "W_E.npy").string());
+    CHECK((a - b).cwiseAbs().maxCoeff() == 0.0);
+    CHECK((npy_load((src / "W_U.npy").string()) - npy_load((frozen / "W_U.npy").string()))
+              .cwiseAbs()
+              .maxCoeff() > 0.0);  // trained from scratch
+    r = run_cli(small + "--task sub --epochs 1 --init-from " + src.string() +
+                " --transfer block --out " + frozen.string() + " --force");
+    CHECK(r.status == 0);
+    r = run_cli("train --model transformer --p 11 --d-model 32 --quiet --epochs 1 --init-from " +
+                src.string() + " --out " + frozen.string() + " --force");
+    CHECK(r.status != 0);
+    CHECK(r.output.find("W_E is 16x12, but this model's is 32x12") != std::string::npos);
+  }
+}
+
+TEST_CASE("particle simulation: energy gradient matches central differences; a circle forms") {
+  ParticleOptions o;
+  o.N = 7;
+  MatrixXd P = random_matrix(2, o.N, 5), G;
+  particle_energy(o, P, &G);
+  std::vector<double> x(P.data(), P.data() + P.size());
+  const std::vector<double> num = numeric_grad(
+      x, [&] { return particle_energy(o, Eigen::Map<const MatrixXd>(x.data(), 2, o.N), nullptr); });
+  CHECK(rel_diff(std::vector<double>(G.data(), G.data() + G.size()), num) < 1e-6);
+  // The defaults (N 17, 3000 steps, about 1.5 s): the particles settle on a circle.
+  const ParticleSummary s = simulate_particles(ParticleOptions{});
+  CHECK(s.radius_cv < 0.05);
+  CHECK(s.energy.back() <= s.energy.front());
+  const std::filesystem::path out = temp_dir("particles");
+  CliResult r = run_cli("particles --n 11 --steps 200 --out " + out.string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(std::filesystem::exists(out / "particles.png"));
 }

@@ -1,0 +1,272 @@
+// The tasks and RFM experiments of issue 8: polynomial parsing (checked against direct
+// evaluation), multitask, composition and system tasks, commutative augmentation, the
+// block-circulant constructions of REFERENCE.md 2.3, and the grok options end to end.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "rfm/rfm.h"
+
+using namespace rfm;
+
+namespace {
+
+int mod(int64_t v, int p) {
+  return static_cast<int>(((v % p) + p) % p);
+}
+
+// Every label of a polynomial task against a direct formula.
+template <typename F>
+void check_polynomial(const std::string& expr, int p, F f) {
+  const Dataset ds = make_polynomial_task(expr, p);
+  REQUIRE(ds.N() == p * p);
+  for (int i = 0; i < ds.N(); ++i) {
+    const int x = ds.operands(i, 0), y = ds.operands(i, 1);
+    INFO("expr ", expr, " p ", p, " x ", x, " y ", y);
+    REQUIRE(ds.labels[i] == mod(f(x, y), p));
+    REQUIRE(ds.inputs.hot(i, 0) == x);
+    REQUIRE(ds.inputs.hot(i, 1) == p + y);
+  }
+}
+
+std::string parse_error(const std::string& expr) {
+  try {
+    Polynomial f(expr);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string run_cli(const std::string& args) {
+  const std::string cmd = std::string(RFM_BINARY) + " " + args + " 2>&1";
+  std::string out;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[4096];
+  while (size_t got = fread(buf, 1, sizeof buf, pipe)) out.append(buf, got);
+  pclose(pipe);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("polynomial tasks match direct evaluation") {
+  const int p = 7;
+  check_polynomial("x^3+x*y", p, [](int64_t x, int64_t y) { return x * x * x + x * y; });
+  check_polynomial("(x+y)^2", p, [](int64_t x, int64_t y) { return (x + y) * (x + y); });
+  check_polynomial("(x-y)^3", p, [](int64_t x, int64_t y) { return (x - y) * (x - y) * (x - y); });
+  check_polynomial("x^2+xy+y^2+x", p,
+                   [](int64_t x, int64_t y) { return x * x + x * y + y * y + x; });
+  check_polynomial("x^3 + x y^2 + y", p,
+                   [](int64_t x, int64_t y) { return x * x * x + x * y * y + y; });
+  check_polynomial("-3x^2 - (2 - y)*5 + 12", p,
+                   [](int64_t x, int64_t y) { return -3 * x * x - (2 - y) * 5 + 12; });
+  check_polynomial("(a+b)^0 + a^1", p, [](int64_t x, int64_t) { return 1 + x; });
+  check_polynomial("x^20", 11, [](int64_t x, int64_t) {
+    int64_t r = 1;
+    for (int k = 0; k < 20; ++k) r = r * x % 11;
+    return r;
+  });
+}
+
+TEST_CASE("malformed polynomials name the position") {
+  CHECK(parse_error("x^2+").find("position 5") != std::string::npos);
+  CHECK(parse_error("x+*y").find("position 3") != std::string::npos);
+  CHECK(parse_error("(x+y").find("expected ')' at position 5") != std::string::npos);
+  CHECK(parse_error("x^-1").find("non-negative integer") != std::string::npos);
+  CHECK(parse_error("x^y").find("position 3") != std::string::npos);
+  CHECK(parse_error("x^2^3").find("chained") != std::string::npos);
+  CHECK(parse_error("x+z").find("unexpected 'z'") != std::string::npos);
+  CHECK(parse_error("x)").find("position 2") != std::string::npos);
+  CHECK(parse_error("").find("empty") != std::string::npos);
+  CHECK(parse_error("99999999999").find("larger") != std::string::npos);
+  CHECK(parse_error("x^2+y") == "");
+}
+
+TEST_CASE("make_task dispatches every task of issue 8") {
+  const int p = 5;
+  SUBCASE("binary operations are the modular tasks") {
+    const Dataset a = make_task("add", p), b = make_modular_task(Op::add, p);
+    CHECK(a.labels == b.labels);
+    CHECK(make_task("x+y", p).labels == b.labels);  // the same task as a polynomial
+  }
+  SUBCASE("unknown names say so") {
+    try {
+      make_task("pow", p);
+      FAIL("no error");
+    } catch (const InputError& e) {
+      CHECK(std::string(e.what()).find("unknown task 'pow'") != std::string::npos);
+    }
+    CHECK_THROWS_AS(make_task("compose:add,div", p), InputError);
+    CHECK_THROWS_AS(make_task("compose:add", p), InputError);
+    CHECK_THROWS_AS(make_task("add,", p), InputError);
+    CHECK_THROWS_AS(make_task("x^2", 6), InputError);  // not prime
+  }
+  SUBCASE("system: (a+b, a-b) -> a, every (u, v) once") {
+    const Dataset ds = make_task("system", p);
+    REQUIRE(ds.N() == p * p);
+    std::vector<int> seen(p * p, 0);
+    for (int i = 0; i < ds.N(); ++i) {
+      const int u = ds.operands(i, 0), v = ds.operands(i, 1), a = ds.labels[i];
+      const int b = mod(u - a, p);
+      CHECK(mod(a - b, p) == v);
+      ++seen[u * p + v];
+    }
+    for (int k : seen) CHECK(k == 1);
+    CHECK_THROWS_AS(make_system_task(2), InputError);
+  }
+  SUBCASE("compose: (a op1 b) op2 c with three one-hot slots") {
+    const Dataset ds = make_task("compose:add,mul", p);
+    REQUIRE(ds.N() == p * p * p);
+    CHECK(ds.inputs.d == 3 * p);
+    for (int i = 0; i < ds.N(); ++i) {
+      const int a = ds.operands(i, 0), b = ds.operands(i, 1), c = ds.operands(i, 2);
+      REQUIRE(ds.labels[i] == (a + b) % p * c % p);
+      REQUIRE(ds.inputs.hot(i, 2) == 2 * p + c);
+    }
+  }
+  SUBCASE("multitask: a task selector slot, shared head") {
+    const Dataset ds = make_task("add,x^2+y^2", p);
+    REQUIRE(ds.N() == 2 * p * p);
+    CHECK(ds.inputs.d == 2 * p + 2);
+    CHECK(ds.c == p);
+    CHECK(multitask_names(ds) == std::vector<std::string>{"add", "x^2+y^2"});
+    const std::vector<int> t = task_of_examples(ds);
+    for (int i = 0; i < ds.N(); ++i) {
+      const int x = ds.operands(i, 0), y = ds.operands(i, 1);
+      REQUIRE(ds.inputs.hot(i, 2) == 2 * p + t[i]);
+      REQUIRE(ds.labels[i] == (t[i] == 0 ? (x + y) % p : (x * x + y * y) % p));
+    }
+  }
+}
+
+TEST_CASE("commutative augmentation") {
+  const int p = 7;
+  CHECK(is_commutative(make_task("add", p)));
+  CHECK(is_commutative(make_task("x^2+xy+y^2", p)));
+  CHECK(is_commutative(make_task("add,mul", p)));
+  CHECK(is_commutative(make_task("compose:mul,add", p)));
+  CHECK_FALSE(is_commutative(make_task("sub", p)));
+  CHECK_FALSE(is_commutative(make_task("div", p)));
+  CHECK_FALSE(is_commutative(make_task("x^2+y", p)));
+
+  const Dataset ds = make_task("add", p);
+  Split s = random_split(ds.N(), 0.3, 1);
+  const Split before = s;
+  const int moved = augment_commutative(s, ds);
+  CHECK(moved > 0);
+  CHECK(int(s.train.size()) == int(before.train.size()) + moved);
+  CHECK(s.train.size() + s.test.size() == size_t(ds.N()));
+  std::vector<char> train(ds.N(), 0);
+  for (int i : s.train) train[i] = 1;
+  for (int i : before.train) CHECK(train[i]);
+  for (int i : s.train) {  // closed under (a, b) -> (b, a)
+    const int a = ds.operands(i, 0), b = ds.operands(i, 1);
+    CHECK(train[b * p + a]);
+  }
+  Split t = random_split(p * p, 0.5, 0);
+  CHECK_THROWS_AS(augment_commutative(t, make_task("sub", p)), InputError);
+}
+
+TEST_CASE("block-circulant feature matrices (REFERENCE.md 2.3)") {
+  const int p = 7;
+  for (Op op : {Op::add, Op::sub, Op::mul, Op::div}) {
+    const std::string name = to_string(op);
+    CAPTURE(name);
+    const MatrixXd M = random_circulant_features(p, op, 3);
+    REQUIRE(M.rows() == 2 * p);
+    CHECK((M - M.transpose()).norm() == 0.0);
+    // A = I - 11^T/p on the diagonal blocks.
+    const MatrixXd A = MatrixXd::Identity(p, p) - MatrixXd::Constant(p, p, 1.0 / p);
+    CHECK((M.topLeftCorner(p, p) - A).norm() < 1e-15);
+    // The block is exactly circulant (or Hankel) in the op's order: the deviation is rounding
+    // (circulant_deviation's variance cancels to about 1e-17 here).
+    const MatrixXd B = task_block(M, p, op);
+    const bool hankel = hankel_op(op);
+    CHECK(circulant_deviation(B, hankel) < 1e-14);
+    CHECK(circulant_deviation(B, !hankel) > 1e-3);
+    // Scaled to spectral norm 1: positive semidefinite up to rounding.
+    Eigen::SelfAdjointEigenSolver<MatrixXd> es(M);
+    CHECK(es.eigenvalues().minCoeff() > -1e-12);
+    CHECK(es.eigenvalues().maxCoeff() < 2 + 1e-12);
+    // The projection keeps a matrix of the structure (up to its diagonal scale) as it is.
+    const VectorXd g = block_first_column(M, p, op);
+    CHECK((block_circulant_matrix(g, p, op) - M).norm() < 1e-14);
+    // Normalising by the diagonal (1 - 1/p) lifts ||C||_2 above 1; the PSD limit scales it
+    // back to 1, so a structured M with ||C||_2 = 1 is a fixed point.
+    const MatrixXd P = block_circulant_projection(M, p, op);
+    CHECK((P - M).norm() < 1e-13);
+  }
+  CHECK_THROWS_AS(block_circulant_matrix(VectorXd::Zero(3), p, Op::add), InputError);
+}
+
+TEST_CASE("enforced circulant projection on an arbitrary M") {
+  const int p = 5;
+  MatrixXd X = MatrixXd::Random(2 * p, 2 * p);
+  const MatrixXd M = X * X.transpose() + MatrixXd::Identity(2 * p, 2 * p);
+  const MatrixXd P = block_circulant_projection(M, p, Op::add);
+  const MatrixXd N = normalize_by_diagonal(M);
+  // The first column of the normalised block, scaled down when ||C||_2 would exceed 1.
+  const double scale = P(p + 1, 0) / N(p + 1, 0);
+  CHECK(scale > 0);
+  CHECK(scale <= 1 + 1e-15);
+  for (int r = 0; r < p; ++r) CHECK(P(p + r, 0) == doctest::Approx(scale * N(p + r, 0)));
+  CHECK(circulant_deviation(task_block(P, p, Op::add), false) < 1e-14);
+  const double norm = Eigen::JacobiSVD<MatrixXd>(P.bottomLeftCorner(p, p)).singularValues()(0);
+  CHECK(norm <= 1 + 1e-12);  // the limit of the projection
+}
+
+TEST_CASE("grok runs the issue 8 experiments end to end") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("rfm_test_tasks_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto out = [&](const char* name) { return (dir / name).string(); };
+  SUBCASE("random circulant features: one solve") {
+    const std::string r =
+        run_cli("grok --p 13 --features random-circulant --quiet --out " + out("rc"));
+    CHECK(r.find("completed after 1 iterations") != std::string::npos);
+  }
+  SUBCASE("enforced circulant keeps the block circulant") {
+    const std::string r = run_cli("grok --p 13 --iters 3 --enforce-circulant --out " + out("enf"));
+    CHECK(r.find("circulant structure enforced") != std::string::npos);
+    CHECK(r.find("completed after 3 iterations") != std::string::npos);
+    const MatrixXd M = npy_load(out("enf") + "/M_final.npy");
+    CHECK(circulant_deviation(task_block(M, 13, Op::add), false) < 1e-14);
+  }
+  SUBCASE("multitask records per-task accuracy") {
+    const std::string r =
+        run_cli("grok --p 7 --iters 2 --task add,x^2+y^2 --frac 0.8 --out " + out("multi"));
+    CHECK(r.find("completed after 2 iterations") != std::string::npos);
+    std::ifstream in(out("multi") + "/metrics.csv");
+    std::string header;
+    std::getline(in, header);
+    CHECK(header.find("test_acc_add") != std::string::npos);
+    CHECK(header.find("test_acc_x^2+y^2") != std::string::npos);
+  }
+  SUBCASE("polynomial, composition and system tasks run; circulant columns are NaN") {
+    for (const char* task : {"\"x^3+x*y\"", "compose:add,mul", "system"}) {
+      const std::string r = run_cli(std::string("grok --p 5 --iters 2 --quiet --task ") + task +
+                                    " --out " + out("poly") + " --force");
+      CHECK_MESSAGE(r.find("completed after 2 iterations") != std::string::npos, task, r);
+    }
+  }
+  SUBCASE("commutative augmentation and its errors") {
+    std::string r =
+        run_cli("grok --p 7 --iters 2 --frac 0.3 --augment commutative --out " + out("aug"));
+    CHECK(r.find("commutative augmentation") != std::string::npos);
+    r = run_cli("grok --p 7 --iters 2 --task sub --augment commutative --out " + out("aug2"));
+    CHECK(r.find("not commutative") != std::string::npos);
+    r = run_cli("grok --p 7 --task x^2 --enforce-circulant --out " + out("bad"));
+    CHECK(r.find("need --task add, sub, mul or div") != std::string::npos);
+    r = run_cli("grok --p 7 --task \"x^2+\" --out " + out("bad"));
+    CHECK(r.find("position 5") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
