@@ -12,6 +12,7 @@
 
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,15 @@ struct Dataset {
 // All ordered pairs of a binary operation mod p; div is (a*b mod p, b) -> a with b in 1..p-1.
 // Throws InputError if p is not a prime >= 2 (all four operations use it as a field).
 Dataset make_modular_task(Op op, int p);
+
+// The example (x, y) -> label that pair (a, b) becomes, for make_pair_task.
+struct PairExample {
+  int x, y, label;
+};
+// All pairs a in 0..q-1, b in b0..q-1 of a binary task on q symbols, encoded one-hot as
+// x = e_x (+) e_y in R^{2q} with c = q classes; `example` maps (a, b) to the example.
+Dataset make_pair_task(const std::string& name, int q, int b0,
+                       const std::function<PairExample(int a, int b)>& example);
 
 // Y: (n, c) one-hot of labels[idx[k]].
 MatrixXd one_hot_labels(const std::vector<int>& labels, const std::vector<int>& idx, int c);

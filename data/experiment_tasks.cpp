@@ -51,21 +51,9 @@ Op compose_op(const std::string& name, const std::string& spec) {
 Dataset make_system_task(int p) {
   RFM_CHECK(p >= 3 && p <= 100000 && is_prime(p),
             "--p %d must be an odd prime for the system task ((a+b, a-b) determines a)", p);
-  Dataset ds;
-  ds.task = "system";
-  ds.p = ds.c = p;
-  ds.inputs = Inputs::from_hot(IndexMatrix(p * p, 2), 2 * p);
-  ds.operands.resize(p * p, 2);
-  ds.labels.resize(p * p);
-  for (int a = 0, i = 0; a < p; ++a)
-    for (int b = 0; b < p; ++b, ++i) {
-      const int u = (a + b) % p, v = ((a - b) % p + p) % p;
-      ds.operands(i, 0) = ds.inputs.hot(i, 0) = u;
-      ds.operands(i, 1) = v;
-      ds.inputs.hot(i, 1) = p + v;
-      ds.labels[i] = a;
-    }
-  return ds;
+  return make_pair_task("system", p, 0, [p](int a, int b) {
+    return PairExample{(a + b) % p, ((a - b) % p + p) % p, a};  // (a+b, a-b) -> a
+  });
 }
 
 Dataset make_binary_task(const std::string& name, int p) {

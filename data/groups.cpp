@@ -86,21 +86,8 @@ AbelianGroup parse_abelian_group(const std::string& spec) {
 }
 
 Dataset make_group_task(const AbelianGroup& G) {
-  const int q = G.order();
-  Dataset ds;
-  ds.task = "group";
-  ds.p = ds.c = q;
-  ds.inputs = Inputs::from_hot(IndexMatrix(q * q, 2), 2 * q);
-  ds.operands.resize(q * q, 2);
-  ds.labels.resize(q * q);
-  for (int a = 0, i = 0; a < q; ++a)
-    for (int b = 0; b < q; ++b, ++i) {
-      ds.operands(i, 0) = ds.inputs.hot(i, 0) = a;
-      ds.operands(i, 1) = b;
-      ds.inputs.hot(i, 1) = q + b;
-      ds.labels[i] = G.add(a, b);
-    }
-  return ds;
+  return make_pair_task("group", G.order(), 0,
+                        [&](int a, int b) { return PairExample{a, b, G.add(a, b)}; });
 }
 
 // --- Dih(A) as coordinate maps --------------------------------------------------------------

@@ -173,20 +173,8 @@ Dataset make_polynomial_task(const std::string& expr, int p) {
   const Polynomial f(expr);
   RFM_CHECK(p >= 2 && p <= 100000, "--p %d is out of range (2..100000)", p);
   RFM_CHECK(is_prime(p), "--p %d is not prime (polynomial tasks work in the field Z_p)", p);
-  Dataset ds;
-  ds.task = expr;
-  ds.p = ds.c = p;
-  ds.inputs = Inputs::from_hot(IndexMatrix(p * p, 2), 2 * p);
-  ds.operands.resize(p * p, 2);
-  ds.labels.resize(p * p);
-  for (int a = 0, i = 0; a < p; ++a)
-    for (int b = 0; b < p; ++b, ++i) {
-      ds.operands(i, 0) = ds.inputs.hot(i, 0) = a;
-      ds.operands(i, 1) = b;
-      ds.inputs.hot(i, 1) = p + b;
-      ds.labels[i] = f.eval(a, b, p);
-    }
-  return ds;
+  return make_pair_task(expr, p, 0,
+                        [&](int a, int b) { return PairExample{a, b, f.eval(a, b, p)}; });
 }
 
 }  // namespace rfm

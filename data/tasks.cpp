@@ -62,10 +62,14 @@ Inputs Inputs::detect(MatrixXd X) {
 
 const char* to_string(Op op) {
   switch (op) {
-    case Op::add: return "add";
-    case Op::sub: return "sub";
-    case Op::mul: return "mul";
-    case Op::div: return "div";
+    case Op::add:
+      return "add";
+    case Op::sub:
+      return "sub";
+    case Op::mul:
+      return "mul";
+    case Op::div:
+      return "div";
   }
   return "?";
 }
@@ -77,38 +81,44 @@ Op op_from_string(const std::string& name) {
   return Op::add;
 }
 
-Dataset make_modular_task(Op op, int p) {
-  RFM_CHECK(p >= 2 && p <= 100000, "--p %d is out of range (2..100000)", p);
-  RFM_CHECK(is_prime(p), "--p %d is not prime (task %s works in the field Z_p)", p, to_string(op));
+Dataset make_pair_task(const std::string& name, int q, int b0,
+                       const std::function<PairExample(int a, int b)>& example) {
   Dataset ds;
-  ds.task = to_string(op);
-  ds.p = ds.c = p;
-  const int b0 = op == Op::div ? 1 : 0;
-  const int N = p * (p - b0);
-  ds.inputs = Inputs::from_hot(IndexMatrix(N, 2), 2 * p);
+  ds.task = name;
+  ds.p = ds.c = q;
+  const int N = q * (q - b0);
+  ds.inputs = Inputs::from_hot(IndexMatrix(N, 2), 2 * q);
   ds.operands.resize(N, 2);
   ds.labels.resize(N);
   int i = 0;
-  for (int a = 0; a < p; ++a) {
-    for (int b = b0; b < p; ++b, ++i) {
-      int x = a, label = 0;
-      switch (op) {
-        case Op::add: label = (a + b) % p; break;
-        case Op::sub: label = ((a - b) % p + p) % p; break;
-        case Op::mul: label = static_cast<int>(int64_t(a) * b % p); break;
-        case Op::div:  // (a*b, b) -> a: no modular inverse needed
-          x = static_cast<int>(int64_t(a) * b % p);
-          label = a;
-          break;
-      }
-      ds.operands(i, 0) = x;
-      ds.operands(i, 1) = b;
-      ds.inputs.hot(i, 0) = x;
-      ds.inputs.hot(i, 1) = p + b;
-      ds.labels[i] = label;
+  for (int a = 0; a < q; ++a)
+    for (int b = b0; b < q; ++b, ++i) {
+      const PairExample e = example(a, b);
+      ds.operands(i, 0) = ds.inputs.hot(i, 0) = e.x;
+      ds.operands(i, 1) = e.y;
+      ds.inputs.hot(i, 1) = q + e.y;
+      ds.labels[i] = e.label;
     }
-  }
   return ds;
+}
+
+Dataset make_modular_task(Op op, int p) {
+  RFM_CHECK(p >= 2 && p <= 100000, "--p %d is out of range (2..100000)", p);
+  RFM_CHECK(is_prime(p), "--p %d is not prime (task %s works in the field Z_p)", p, to_string(op));
+  auto mod = [p](int64_t v) { return static_cast<int>(((v % p) + p) % p); };
+  return make_pair_task(to_string(op), p, op == Op::div ? 1 : 0, [&](int a, int b) {
+    switch (op) {
+      case Op::add:
+        return PairExample{a, b, mod(a + b)};
+      case Op::sub:
+        return PairExample{a, b, mod(a - b)};
+      case Op::mul:
+        return PairExample{a, b, mod(int64_t(a) * b)};
+      case Op::div:
+        break;
+    }
+    return PairExample{mod(int64_t(a) * b), b, a};  // div: (a*b, b) -> a, no inverse needed
+  });
 }
 
 MatrixXd one_hot_labels(const std::vector<int>& labels, const std::vector<int>& idx, int c) {
@@ -128,7 +138,8 @@ static std::vector<int> seeded_permutation(int N, uint64_t seed) {
   std::mt19937_64 gen(seed);
   for (int i = N - 1; i > 0; --i) {
     uint64_t bound = uint64_t(i) + 1, limit = UINT64_MAX - UINT64_MAX % bound, r;
-    do r = gen(); while (r >= limit);
+    do r = gen();
+    while (r >= limit);
     std::swap(perm[i], perm[r % bound]);
   }
   return perm;
