@@ -165,7 +165,7 @@ Polynomial::Polynomial(const std::string& text) : text_(text) {
 }
 
 int Polynomial::eval(int x, int y, int p) const {
-  RFM_ASSERT(p >= 2 && p <= 3037000499LL && root_ >= 0);  // products of residues fit int64
+  RFM_ASSERT(p >= 2 && root_ >= 0);  // p is an int: products of residues fit int64
   return static_cast<int>(eval_node(nodes_, root_, ((x % p) + p) % p, ((y % p) + p) % p, p));
 }
 
