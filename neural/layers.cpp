@@ -7,10 +7,6 @@
 
 namespace rfm {
 
-template <typename T>
-using MapM = Eigen::Map<Mat<T>>;
-template <typename T>
-using CMapM = Eigen::Map<const Mat<T>>;
 
 // --- linear: out = W x ----------------------------------------------------------------------
 

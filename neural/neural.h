@@ -25,6 +25,7 @@
 // (std::vector); the caller owns every input it passes in (the functions keep no pointer).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -37,6 +38,19 @@ namespace rfm {
 
 template <typename T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+// Column-major views of raw parameter memory (weights are (out, in)).
+template <typename T>
+using MapM = Eigen::Map<Mat<T>>;
+template <typename T>
+using CMapM = Eigen::Map<const Mat<T>>;
+
+// The L2 norm of all parameters of a model (its param_memory), accumulated in fp64.
+template <typename Vec>
+double weight_norm(const Vec& params) {
+  double w2 = 0;
+  for (auto w : params) w2 += double(w) * w;
+  return std::sqrt(w2);
+}
 
 // --- Layers: forward / backward pairs (neural/layers.cpp) -----------------------------------
 

@@ -142,9 +142,7 @@ TrainSummary train_mlp(const TrainOptions& o, const NeuralProblem& pb,
     st.epoch = epoch;
     mlp_evaluate(model, Xtr, pb.y_train, st.train_loss, st.train_acc);
     mlp_evaluate(model, Xte, pb.y_test, st.test_loss, st.test_acc);
-    double w2 = 0;
-    for (T w : model.param_memory) w2 += double(w) * w;
-    st.weight_norm = std::sqrt(w2);
+    st.weight_norm = weight_norm(model.param_memory);
     const MlpFeatures f = mlp_features(model, Xtr64, o.agop_centering);
     nfa_measures(f, pb, st);
     sum.nfm = f.nfm;

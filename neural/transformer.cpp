@@ -11,10 +11,6 @@
 
 namespace rfm {
 
-template <typename T>
-using MapM = Eigen::Map<Mat<T>>;
-template <typename T>
-using CMapM = Eigen::Map<const Mat<T>>;
 
 // --- encoder: token + position embeddings ---------------------------------------------------
 
@@ -484,9 +480,7 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
     st.epoch = epoch;
     transformer_evaluate(model, tok_tr, pb.y_train, st.train_loss, st.train_acc);
     transformer_evaluate(model, tok_te, pb.y_test, st.test_loss, st.test_acc);
-    double w2 = 0;
-    for (T w : model.param_memory) w2 += double(w) * w;
-    st.weight_norm = std::sqrt(w2);
+    st.weight_norm = weight_norm(model.param_memory);
     if (fourier) fourier_measures(model, pb, in_train, st, sum);
     sum.eval_seconds += since(t0);
     st.seconds = since(t_log);
