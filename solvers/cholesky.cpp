@@ -3,8 +3,8 @@
 // Buttari et al., "Mixed precision iterative refinement techniques for the solution of dense
 // linear systems" (2007): factor in fp32, compute residuals in fp64; when refinement stalls
 // (cond(K) * eps32 near 1) it falls back to the fp64 factorisation and says so.
-#include <lapacke.h>
 #include <cblas.h>
+#include <lapacke.h>
 
 #include <cmath>
 #include <limits>
@@ -15,9 +15,12 @@ namespace rfm {
 
 const char* to_string(Precision p) {
   switch (p) {
-    case Precision::fp64: return "fp64";
-    case Precision::fp32: return "fp32";
-    case Precision::mixed: return "mixed";
+    case Precision::fp64:
+      return "fp64";
+    case Precision::fp32:
+      return "fp32";
+    case Precision::mixed:
+      return "mixed";
   }
   return "?";
 }
@@ -30,7 +33,8 @@ Precision precision_from_string(const std::string& name) {
 }
 
 // The LAPACKE *_work entry points skip LAPACKE's O(n^2) NaN scans of the inputs: the RFM loop
-// checks alpha for NaN itself. A negative info from LAPACK means we passed a bad argument: a bug, not the user's input.
+// checks alpha for NaN itself. A negative info from LAPACK means we passed a bad argument: a bug,
+// not the user's input.
 static void check_lapack_args(const char* routine, lapack_int info) {
   if (info < 0)
     throw BackendError(strfmt("%s: argument %d had an illegal value (this is a bug)", routine,
@@ -64,8 +68,8 @@ void restore_from_upper(MatrixXd& A, const VectorXd& diag) {
 int solve_by_eigen(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha) {
   const lapack_int n = static_cast<lapack_int>(A.rows());
   VectorXd lambda(n);
-  check_lapack_args("dsyevd", LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, A.data(), n,
-                                             lambda.data()));
+  check_lapack_args("dsyevd",
+                    LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, A.data(), n, lambda.data()));
   const double tol = n * std::numeric_limits<double>::epsilon() * lambda.cwiseAbs().maxCoeff();
   int dropped = 0;
   VectorXd inv(n);
@@ -96,15 +100,16 @@ class LapackCholesky final : public SpdSolver {
     check_lapack_args("dpotrf", info);
     alpha = Y;
     if (info == 0) {
-      check_lapack_args("dpotrs", LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', n, c, A.data(), n,
-                                                 alpha.data(), n));
+      check_lapack_args(
+          "dpotrs", LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', n, c, A.data(), n, alpha.data(), n));
       rep.method = "cholesky";
       return rep;
     }
     rep.fallback = true;
-    rep.message = strfmt("Cholesky failed: leading minor %d of K + ridge I is not positive "
-                         "definite",
-                         static_cast<int>(info));
+    rep.message = strfmt(
+        "Cholesky failed: leading minor %d of K + ridge I is not positive "
+        "definite",
+        static_cast<int>(info));
     restore_from_upper(A, diag);
     MatrixXd copy = A;  // kept for the last resort; LU overwrites A
     std::vector<lapack_int> ipiv(n);
@@ -112,7 +117,7 @@ class LapackCholesky final : public SpdSolver {
     check_lapack_args("dgetrf", info);
     if (info == 0) {
       check_lapack_args("dgetrs", LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, 'N', n, c, A.data(), n,
-                                                 ipiv.data(), alpha.data(), n));
+                                                      ipiv.data(), alpha.data(), n));
       rep.method = "lu";
       rep.message += "; solved by pivoted LU";
       rep.residual = relative_residual(copy, 0.0, alpha, Y);
@@ -121,9 +126,10 @@ class LapackCholesky final : public SpdSolver {
     MatrixXd work = copy;
     int dropped = solve_by_eigen(work, Y, alpha);
     rep.method = "eigen";
-    rep.message += strfmt("; LU found it singular; solved by eigendecomposition with %d "
-                          "eigenvalues below tolerance dropped",
-                          dropped);
+    rep.message += strfmt(
+        "; LU found it singular; solved by eigendecomposition with %d "
+        "eigenvalues below tolerance dropped",
+        dropped);
     rep.residual = relative_residual(copy, 0.0, alpha, Y);
     return rep;
   }
@@ -165,8 +171,8 @@ class FloatCholesky final : public SpdSolver {
     rhs_ = B.cast<float>();
     const lapack_int n = static_cast<lapack_int>(factor_.rows());
     check_lapack_args("spotrs", LAPACKE_spotrs_work(LAPACK_COL_MAJOR, 'L', n,
-                                               static_cast<lapack_int>(rhs_.cols()),
-                                               factor_.data(), n, rhs_.data(), n));
+                                                    static_cast<lapack_int>(rhs_.cols()),
+                                                    factor_.data(), n, rhs_.data(), n));
     return rhs_.cast<double>();
   }
 
@@ -194,9 +200,10 @@ class FloatCholesky final : public SpdSolver {
     rep = LapackCholesky::solve_fp64(A, Y, alpha, opt_.ridge);
     rep.fallback = true;
     rep.refine_steps = steps;
-    rep.message = strfmt("mixed-precision refinement stalled at residual %.1e after %d steps "
-                         "(K too ill-conditioned for fp32); fp64 %s",
-                         stalled, steps, rep.method.c_str());
+    rep.message = strfmt(
+        "mixed-precision refinement stalled at residual %.1e after %d steps "
+        "(K too ill-conditioned for fp32); fp64 %s",
+        stalled, steps, rep.method.c_str());
   }
 
   SolveOptions opt_;
@@ -218,8 +225,8 @@ MatrixXd sym_power(const MatrixXd& G, double s) {
   const lapack_int d = static_cast<lapack_int>(G.rows());
   MatrixXd V = 0.5 * (G + G.transpose());
   VectorXd lambda(d);
-  check_lapack_args("dsyevd", LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', d, V.data(), d,
-                                             lambda.data()));
+  check_lapack_args("dsyevd",
+                    LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', d, V.data(), d, lambda.data()));
   VectorXd f = lambda.unaryExpr([s](double x) { return x > 0 ? std::pow(x, s) : 0.0; });
   const MatrixXd P = V * f.asDiagonal() * V.transpose();
   return 0.5 * (P + P.transpose());  // exactly symmetric, as a metric must be
@@ -230,10 +237,25 @@ std::string blas_description() {
                 openblas_get_corename(), openblas_get_num_threads());
 }
 
+const char* blas_better_coretype() {
+  const std::string core = openblas_get_corename();
+  const bool generic = core == "Prescott" || core == "Core2" || core == "Nehalem" ||
+                       core == "Sandybridge" || core == "Unknown";
+  if (!generic) return nullptr;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
 void set_blas_threads(int threads) {
   if (threads > 0) openblas_set_num_threads(threads);
 }
 
-int blas_threads() { return openblas_get_num_threads(); }
+int blas_threads() {
+  return openblas_get_num_threads();
+}
 
 }  // namespace rfm

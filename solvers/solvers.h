@@ -31,11 +31,11 @@ struct SolveOptions {
 };
 
 struct SolveReport {
-  std::string method;         // "cholesky", "cholesky-fp32", "cholesky-mixed", "lu", "eigen"
-  bool fallback = false;      // true when the Cholesky factorisation failed
-  std::string message;        // why a fallback happened, empty otherwise
-  int refine_steps = 0;       // mixed precision only
-  double residual = -1;       // ||Y - (K + ridge I) alpha||_F / ||Y||_F when computed, else -1
+  std::string method;     // "cholesky", "cholesky-fp32", "cholesky-mixed", "lu", "eigen"
+  bool fallback = false;  // true when the Cholesky factorisation failed
+  std::string message;    // why a fallback happened, empty otherwise
+  int refine_steps = 0;   // mixed precision only
+  double residual = -1;   // ||Y - (K + ridge I) alpha||_F / ||Y||_F when computed, else -1
 };
 
 class SpdSolver {
@@ -57,6 +57,12 @@ MatrixXd sym_power(const MatrixXd& G, double s);
 // BLAS and its threads, for reports: e.g. "OpenBLAS 0.3.21 (Haswell, 2 threads)".
 std::string blas_description();
 void set_blas_threads(int threads);
+
+// The OpenBLAS core type this CPU deserves when the library's own detection fell back to a
+// generic one (OpenBLAS 0.3.21 does not know Sapphire Rapids and picks Prescott, SSE3 kernels at
+// a third of the speed): "SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA, else nullptr.
+// Read through OPENBLAS_CORETYPE when the library loads, so main() re-executes with it.
+const char* blas_better_coretype();
 int blas_threads();
 
 }  // namespace rfm
