@@ -33,12 +33,12 @@ struct GrokOptions {
   double frac = 0.5;
   uint64_t seed = 0;
   RfmOptions rfm;
-  std::string out;              // default: runs/<task>-p<p>-<kernel>-<timestamp>
-  std::string init;             // M_0 from an .npy file; identity when empty
-  int save_every = 0;           // keep M_t every this many iterations (0: only M_final)
-  int threads = 0;              // BLAS and OpenMP threads (0: all cores)
-  bool force = false;           // overwrite an existing output directory
-  bool quiet = false;           // no live table
+  std::string out;     // default: runs/<task>-p<p>-<kernel>-<timestamp>
+  std::string init;    // M_0 from an .npy file; identity when empty
+  int save_every = 0;  // keep M_t every this many iterations (0: only M_final)
+  int threads = 0;     // BLAS and OpenMP threads (0: all cores)
+  bool force = false;  // overwrite an existing output directory
+  bool quiet = false;  // no live table
   // --device: cpu, cuda, or auto (the GPU when usable). The default stays cpu until the CUDA
   // backend has been verified on a GPU (issue 4); then it should become auto.
   std::string device = "cpu";
@@ -463,10 +463,10 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
   head += settings_line("blas", blas_description());
   head += settings_line("split", split_description(o, task));
   if (o.features != "agop" || o.enforce_circulant)
-    head += settings_line(
-        "features", o.features == "random-circulant"
-                        ? "random circulant M* (REFERENCE.md 2.3): one solve, no iterations"
-                        : "AGOP, circulant structure enforced at every update (App. F)");
+    head += settings_line("features",
+                          o.features == "random-circulant"
+                              ? "random circulant M* (REFERENCE.md 2.3): one solve, no iterations"
+                              : "AGOP, circulant structure enforced at every update (App. F)");
   head += settings_line("output", o.out);
   if (start.resumed)
     head += settings_line("resume", strfmt("from iteration %d of %d (checkpoint)",
@@ -558,6 +558,7 @@ void run_grok(GrokOptions o, const CLI::App& sub) {
   // Refuse before allocating: the targets (all pairs x c) and the machine's buffers.
   check_host_memory(8.0 * ds.N() * ds.c +
                     cpu_memory_estimate(int(split.train.size()), ds.inputs.d, ds.c,
+                                        ds.inputs.one_hot(),
                                         {o.rfm.kernel, o.rfm.solve, o.rfm.agop}));
   RfmProblem pb{ds.inputs.rows(split.train), ds.inputs.rows(split.test),
                 one_hot_labels(ds.labels, split.train, ds.c),

@@ -20,10 +20,14 @@ namespace rfm {
 
 const char* to_string(AgopPath p) {
   switch (p) {
-    case AgopPath::automatic: return "auto";
-    case AgopPath::dense: return "dense";
-    case AgopPath::onehot: return "onehot";
-    case AgopPath::hadamard: return "hadamard";
+    case AgopPath::automatic:
+      return "auto";
+    case AgopPath::dense:
+      return "dense";
+    case AgopPath::onehot:
+      return "onehot";
+    case AgopPath::hadamard:
+      return "hadamard";
   }
   return "?";
 }
@@ -31,8 +35,7 @@ const char* to_string(AgopPath p) {
 AgopPath agop_path_from_string(const std::string& name) {
   for (AgopPath p : {AgopPath::automatic, AgopPath::dense, AgopPath::onehot, AgopPath::hadamard})
     if (name == to_string(p)) return p;
-  RFM_CHECK(false, "unknown AGOP path '%s' (known: auto, dense, onehot, hadamard)",
-            name.c_str());
+  RFM_CHECK(false, "unknown AGOP path '%s' (known: auto, dense, onehot, hadamard)", name.c_str());
   return AgopPath::automatic;
 }
 
@@ -138,31 +141,47 @@ struct AgopSums {
 //   Q = W o (alpha V^T), V = W^T alpha,
 // then centering subtracts m Hbar Hbar^T, Hbar = (X^T (alpha o W 1) - r Z^T V) / m.
 // Costs n^2 m (the SYRK W W^T) + 2 n^2 d + 4 n m c + 2 n m d instead of 2 n m c d.
+// P = W W^T lives in the workspace (n, n), allocated once per run; alpha alpha^T and Q are
+// formed a column block at a time, so the route needs n^2 + 2 n b doubles besides W.
 MatrixXd agop_inner_hadamard(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
                              const MatrixXd& M, const MatrixXd& Z, bool centering,
-                             const MatrixXd* weights) {
+                             const MatrixXd* weights, KernelWorkspace& ws, int block) {
   const int n = static_cast<int>(X.rows()), m = static_cast<int>(Z.rows());
-  MatrixXd Wlocal;
+  const int c = static_cast<int>(alpha.cols()), d = static_cast<int>(X.cols());
+  Eigen::Map<MatrixXd> Wbuf = ws.W.matrix(n, weights ? 0 : m);
   if (!weights) {
-    Wlocal.resize(n, m);
-    pair_stats_dense(k, X, Z, M, Wlocal);
-    apply_weights(k, Wlocal);
+    pair_stats_dense(k, X, Z, M, Wbuf);
+    apply_weights(k, Wbuf);
   }
-  const MatrixXd& W = weights ? *weights : Wlocal;  // (n, m)
-  MatrixXd P = MatrixXd::Zero(n, n);
+  const ConstRef W = weights ? ConstRef(*weights) : ConstRef(Wbuf);  // (n, m)
+  Eigen::Map<MatrixXd> P = ws.P.matrix(n, n);
   cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, m, 1.0, W.data(), n, 0.0, P.data(), n);
-  MatrixXd A = MatrixXd::Zero(n, n);
-  cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, static_cast<int>(alpha.cols()), 1.0,
-              alpha.data(), n, 0.0, A.data(), n);
-  for (int j = 0; j < n; ++j) P.col(j).head(j + 1).array() *= A.col(j).head(j + 1).array();
-  A.resize(0, 0);
-  P.triangularView<Eigen::StrictlyLower>() = P.transpose();
-  MatrixXd G = X.transpose() * (P * X);  // (d, d)
-  P.resize(0, 0);
+  // P o (alpha alpha^T), upper triangle, one column block of alpha alpha^T at a time.
+  for (int j0 = 0; j0 < n; j0 += block) {
+    const int b = std::min(block, n - j0), rows = j0 + b;
+    Eigen::Map<MatrixXd> A = ws.Pblock.matrix(rows, b);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, rows, b, c, 1.0, alpha.data(), n,
+                alpha.data() + j0, n, 0.0, A.data(), rows);
+    for (int j = 0; j < b; ++j)
+      P.col(j0 + j).head(j0 + j + 1).array() *= A.col(j).head(j0 + j + 1).array();
+  }
+  MatrixXd PX(n, d);  // P X with P symmetric (upper triangle stored)
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, n, d, 1.0, P.data(), n, X.data(), n, 0.0,
+              PX.data(), n);
+  MatrixXd G = X.transpose() * PX;           // (d, d)
   const MatrixXd V = W.transpose() * alpha;  // (m, c)
   if (k.radial()) {
-    const MatrixXd Q = W.cwiseProduct(alpha * V.transpose());  // (n, m)
-    const MatrixXd C1 = X.transpose() * (Q * Z);
+    MatrixXd QZ = MatrixXd::Zero(n, d);  // sum over column blocks of Q_J Z_J
+    for (int j0 = 0; j0 < m; j0 += block) {
+      const int b = std::min(block, m - j0);
+      Eigen::Map<MatrixXd> Q = ws.Pblock.matrix(n, b);
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, b, c, 1.0, alpha.data(), n,
+                  V.data() + j0, m, 0.0, Q.data(), n);
+      Q.array() *= W.middleCols(j0, b).array();
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, d, b, 1.0, Q.data(), n,
+                  Z.data() + j0, m, 1.0, QZ.data(), n);
+    }
+    const MatrixXd C1 = X.transpose() * QZ;
     G -= C1 + C1.transpose();
     G += Z.transpose() * V.rowwise().squaredNorm().asDiagonal() * Z;
   }
@@ -203,9 +222,11 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   RFM_CHECK(opt.path != AgopPath::onehot || X.one_hot(),
             "--agop-path onehot needs one-hot training inputs");
   const AgopPath path = choose_agop_path(opt.path, X.one_hot(), n, m, c, d);
+  KernelWorkspace local;
+  if (!ws) ws = &local;
   if (path == AgopPath::hadamard)
     return agop_inner_hadamard(k, X.one_hot() ? X.dense() : X.X, alpha, M,
-                               Z.one_hot() ? Z.dense() : Z.X, opt.centering, weights);
+                               Z.one_hot() ? Z.dense() : Z.X, opt.centering, weights, *ws, block);
   const bool onehot = path == AgopPath::onehot;
   const MatrixXd Xd = onehot || !X.one_hot() ? MatrixXd() : X.dense();
   const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
@@ -213,8 +234,6 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
 
   const int blocks = (m + block - 1) / block;
   const int threads = std::max(1, std::min(omp_get_max_threads(), blocks));
-  KernelWorkspace local;
-  if (!ws) ws = &local;
   if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
   std::vector<AgopSums> sums(threads, AgopSums{MatrixXd::Zero(d, d), MatrixXd::Zero(d, c)});
 
@@ -234,8 +253,8 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
     else
       jacobian_sums_dense(Xdense, alpha, W, Hs);
     if (!k.radial()) return Hs;
-    const MatrixXd V = onehot ? weighted_alpha_from_sums(*groups, Hs, b, c)
-                              : MatrixXd(W.transpose() * alpha);
+    const MatrixXd V =
+        onehot ? weighted_alpha_from_sums(*groups, Hs, b, c) : MatrixXd(W.transpose() * alpha);
     subtract_radial_term(ZJ, V, Hs);
     return Hs;
   };

@@ -10,10 +10,14 @@ namespace rfm {
 
 const char* to_string(KernelType k) {
   switch (k) {
-    case KernelType::gaussian: return "gaussian";
-    case KernelType::gaussian_paper: return "gaussian-paper";
-    case KernelType::laplace: return "laplace";
-    case KernelType::quadratic: return "quadratic";
+    case KernelType::gaussian:
+      return "gaussian";
+    case KernelType::gaussian_paper:
+      return "gaussian-paper";
+    case KernelType::laplace:
+      return "laplace";
+    case KernelType::quadratic:
+      return "quadratic";
   }
   return "?";
 }
@@ -30,10 +34,14 @@ KernelType kernel_from_string(const std::string& name) {
 double Kernel::value(double s) const {
   const double L = bandwidth;
   switch (type) {
-    case KernelType::gaussian: return std::exp(-s / (2 * L * L));
-    case KernelType::gaussian_paper: return std::exp(-s / L);
-    case KernelType::laplace: return std::exp(-std::sqrt(s) / L);
-    case KernelType::quadratic: return s * s;
+    case KernelType::gaussian:
+      return std::exp(-s / (2 * L * L));
+    case KernelType::gaussian_paper:
+      return std::exp(-s / L);
+    case KernelType::laplace:
+      return std::exp(-std::sqrt(s) / L);
+    case KernelType::quadratic:
+      return s * s;
   }
   return 0;
 }
@@ -41,10 +49,14 @@ double Kernel::value(double s) const {
 double Kernel::weight(double s) const {
   const double L = bandwidth;
   switch (type) {
-    case KernelType::gaussian: return value(s) / (L * L);
-    case KernelType::gaussian_paper: return 2 * value(s) / L;
-    case KernelType::laplace: return s > 0 ? value(s) / (L * std::sqrt(s)) : 0.0;
-    case KernelType::quadratic: return 2 * s;
+    case KernelType::gaussian:
+      return value(s) / (L * L);
+    case KernelType::gaussian_paper:
+      return 2 * value(s) / L;
+    case KernelType::laplace:
+      return s > 0 ? value(s) / (L * std::sqrt(s)) : 0.0;
+    case KernelType::quadratic:
+      return 2 * s;
   }
   return 0;
 }
@@ -73,7 +85,8 @@ void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S) {
       return map_columns(S, [L](auto s) { s = (s * (-1.0 / L)).exp(); });
     case KernelType::laplace:
       return map_columns(S, [L](auto s) { s = (s.sqrt() * (-1.0 / L)).exp(); });
-    case KernelType::quadratic: return map_columns(S, [](auto s) { s = s.square(); });
+    case KernelType::quadratic:
+      return map_columns(S, [](auto s) { s = s.square(); });
   }
 }
 
@@ -88,7 +101,8 @@ void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S) {
       return map_columns(S, [L](auto s) {
         s = (s > 0).select((s.sqrt() * (-1.0 / L)).exp() / (L * s.sqrt()), 0.0);
       });
-    case KernelType::quadratic: return map_columns(S, [](auto s) { s *= 2.0; });
+    case KernelType::quadratic:
+      return map_columns(S, [](auto s) { s *= 2.0; });
   }
 }
 
@@ -172,7 +186,7 @@ void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const Matri
 // --- Predictions ----------------------------------------------------------------------------
 
 size_t KernelWorkspace::bytes() const {
-  size_t sum = stats.bytes();
+  size_t sum = stats.bytes() + W.bytes() + P.bytes() + Pblock.bytes();
   for (const PerThread& t : threads) sum += t.W.bytes() + t.Wg.bytes() + t.Hs.bytes();
   return sum;
 }
@@ -199,9 +213,8 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
 // --- Naive oracles --------------------------------------------------------------------------
 
 // The gradient table of REFERENCE.md section 2, written out per kernel, one point at a time.
-std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X,
-                                          const MatrixXd& alpha, const MatrixXd& M,
-                                          const MatrixXd& Z) {
+std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
+                                          const MatrixXd& M, const MatrixXd& Z) {
   const double L = k.bandwidth;
   std::vector<MatrixXd> J;
   for (Eigen::Index j = 0; j < Z.rows(); ++j) {
@@ -212,13 +225,19 @@ std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X,
       const double d2 = std::max(0.0, diff.dot(M * diff)), dist = std::sqrt(d2);
       VectorXd g;  // gradient of k(z, x_i) in z
       switch (k.type) {
-        case KernelType::gaussian: g = std::exp(-d2 / (2 * L * L)) / (L * L) * (M * diff); break;
-        case KernelType::gaussian_paper: g = 2 * std::exp(-d2 / L) / L * (M * diff); break;
+        case KernelType::gaussian:
+          g = std::exp(-d2 / (2 * L * L)) / (L * L) * (M * diff);
+          break;
+        case KernelType::gaussian_paper:
+          g = 2 * std::exp(-d2 / L) / L * (M * diff);
+          break;
         case KernelType::laplace:
           g = dist > 0 ? VectorXd(std::exp(-dist / L) / (L * dist) * (M * diff))
                        : VectorXd::Zero(z.size());
           break;
-        case KernelType::quadratic: g = 2 * z.dot(M * xi) * (M * xi); break;
+        case KernelType::quadratic:
+          g = 2 * z.dot(M * xi) * (M * xi);
+          break;
       }
       Jj += g * alpha.row(i);
     }

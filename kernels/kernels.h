@@ -73,6 +73,8 @@ struct KernelWorkspace {
     Scratch W, Wg, Hs;  // weights (n, b), weights gathered by hot coordinate, Hs (b*c, d)
   };
   std::vector<PerThread> threads;
+  // Hadamard route: W (n, m) when not given, P (n, n), a column block (n, block).
+  Scratch W, P, Pblock;
   size_t bytes() const;
 };
 
@@ -121,14 +123,12 @@ MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const Mat
               KernelWorkspace* ws = nullptr);
 
 // The route automatic resolves to for these sizes (n training points, m AGOP points).
-AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, double c,
-                          double d);
+AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, double c, double d);
 
 // Naive oracles (STYLE.md rule 10): per-point loops over the gradient formulas.
 // Jacobians at each z_j: (d, c) each.
-std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X,
-                                          const MatrixXd& alpha, const MatrixXd& M,
-                                          const MatrixXd& Z);
+std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
+                                          const MatrixXd& M, const MatrixXd& Z);
 MatrixXd agop_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
                         const MatrixXd& M, const MatrixXd& Z, bool centering);
 
@@ -154,7 +154,7 @@ struct PhaseTimes {
 
 // Bytes the CPU machine allocates for n training points (checked against free memory by
 // set_data, which refuses with a message naming both before allocating).
-double cpu_memory_estimate(int n, int d, int c, const MachineOptions& options);
+double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptions& options);
 // Throws InputError "needs about X GiB ... Y GiB are available" when need exceeds MemAvailable.
 void check_host_memory(double need_bytes);
 

@@ -13,7 +13,9 @@
 
 namespace rfm {
 
-const char* to_string(Backend b) { return b == Backend::cpu ? "cpu" : "cuda"; }
+const char* to_string(Backend b) {
+  return b == Backend::cpu ? "cpu" : "cuda";
+}
 
 namespace {
 
@@ -60,7 +62,8 @@ class CpuKernelMachine final : public KernelMachine {
 
   void set_data(const Inputs& X, const MatrixXd& Y) override {
     RFM_ASSERT(X.n() == Y.rows());
-    check_host_memory(cpu_memory_estimate(X.n(), X.d, static_cast<int>(Y.cols()), opt_));
+    check_host_memory(
+        cpu_memory_estimate(X.n(), X.d, static_cast<int>(Y.cols()), X.one_hot(), opt_));
     X_ = X;
     Y_ = Y;
     K_.resize(X.n(), X.n());  // kernel values, kept intact for the training predictions
@@ -119,25 +122,26 @@ class CpuKernelMachine final : public KernelMachine {
   std::unique_ptr<SpdSolver> solver_;
   Inputs X_;
   MatrixXd Y_, K_, F_, alpha_, M_;  // K_, F_: (n, n)
-  KernelWorkspace ws_;  // predict and AGOP scratch, reused by every iteration
+  KernelWorkspace ws_;              // predict and AGOP scratch, reused by every iteration
 };
 
 }  // namespace
 
-double cpu_memory_estimate(int n, int d, int c, const MachineOptions& o) {
+double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptions& o) {
   const double N = n, b = o.agop.block, threads = std::max(1, omp_get_max_threads());
-  double bytes = 2 * N * N * 8;                          // K and the solver's scratch
+  double bytes = 2 * N * N * 8;                                  // K and the solver's scratch
   if (o.solve.precision != Precision::fp64) bytes += N * N * 4;  // the fp32 factor
-  bytes += 2048 * N * 8;                                 // prediction block
-  bytes += threads * (2 * N * b + b * c * d) * 8;        // AGOP blocks
-  if (o.agop.path == AgopPath::hadamard) bytes += 3 * N * N * 8;
+  bytes += 2048 * N * 8;                                         // prediction block
+  bytes += threads * (2 * N * b + b * c * d) * 8;                // AGOP blocks
+  if (choose_agop_path(o.agop.path, one_hot, N, N, c, d) == AgopPath::hadamard)
+    bytes += (N * N + 2 * N * b) * 8;  // P = W W^T and a column block
   return bytes;
 }
 
 std::unique_ptr<KernelMachine> KernelMachine::create(const MachineOptions& options,
                                                      Backend backend) {
-  RFM_CHECK(options.kernel.bandwidth > 0 || !options.kernel.radial(),
-            "--bandwidth %g must be > 0", options.kernel.bandwidth);
+  RFM_CHECK(options.kernel.bandwidth > 0 || !options.kernel.radial(), "--bandwidth %g must be > 0",
+            options.kernel.bandwidth);
   RFM_CHECK(options.agop.block >= 1, "AGOP block %d must be >= 1", options.agop.block);
   if (backend == Backend::cuda) {
 #ifdef RFM_HAVE_CUDA
@@ -147,8 +151,9 @@ std::unique_ptr<KernelMachine> KernelMachine::create(const MachineOptions& optio
                          " (use --device cpu, or --device auto to fall back)");
     return cuda::make_machine(options);
 #else
-    throw BackendError("--device cuda: this rfm was compiled without the CUDA backend "
-                       "(reconfigure with -DRFM_CUDA=ON where the CUDA toolkit is installed)");
+    throw BackendError(
+        "--device cuda: this rfm was compiled without the CUDA backend "
+        "(reconfigure with -DRFM_CUDA=ON where the CUDA toolkit is installed)");
 #endif
   }
   return std::make_unique<CpuKernelMachine>(options);

@@ -75,16 +75,18 @@ TEST_CASE("Hadamard AGOP route equals the reference") {
   const MatrixXd X = random_matrix(n, d, 20), alpha = random_matrix(n, c, 21);
   const MatrixXd M = random_spd(d, 22), Z = random_matrix(m, d, 23);
   for (KernelType type : kAllKernels)
-    for (bool centering : {true, false}) {
-      CAPTURE(to_string(type));
-      CAPTURE(centering);
-      Kernel k{type, 2.3};
-      AgopOptions opt{centering, AgopPath::hadamard, 64};
-      // The rewrite sums the same terms in another order; centering subtracts m Hbar Hbar^T
-      // (cancellation of at most a few digits at these sizes).
-      CHECK(rel_error(agop(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(Z), opt),
-                      agop_reference(k, X, alpha, M, Z, centering)) < 1e-10);
-    }
+    for (bool centering : {true, false})
+      for (int block : {1, 5, 64}) {  // column blocks of alpha alpha^T and Q: ragged and whole
+        CAPTURE(to_string(type));
+        CAPTURE(centering);
+        CAPTURE(block);
+        Kernel k{type, 2.3};
+        AgopOptions opt{centering, AgopPath::hadamard, block};
+        // The rewrite sums the same terms in another order; centering subtracts m Hbar Hbar^T
+        // (cancellation of at most a few digits at these sizes).
+        CHECK(rel_error(agop(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(Z), opt),
+                        agop_reference(k, X, alpha, M, Z, centering)) < 1e-10);
+      }
   CHECK(choose_agop_path(AgopPath::automatic, false, 8000, 8000, 100, 200) == AgopPath::hadamard);
   CHECK(choose_agop_path(AgopPath::automatic, false, 1000, 1000, 2, 3) == AgopPath::dense);
   CHECK(choose_agop_path(AgopPath::automatic, true, 8000, 8000, 100, 200) == AgopPath::onehot);
