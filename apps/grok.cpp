@@ -55,7 +55,8 @@ struct GrokOptions {
   bool keep_checkpoint = false;  // keep DIR/checkpoint after a completed run
   int pause_ms = 0;              // testing: sleep after each iteration (hidden option)
   // Published experiments (issue 8; REFERENCE.md 1 and 2.3).
-  std::string features = "agop";   // agop (RFM iterations) or random-circulant (one solve)
+  std::string features = "agop";  // agop (RFM iterations) or random-circulant (one solve)
+  std::string circulant_spectrum = "uniform";  // random-circulant: uniform or flat
   bool enforce_circulant = false;  // project M onto the block-circulant structure each update
   std::string augment = "none";    // none or commutative
 };
@@ -115,6 +116,7 @@ nlohmann::json config_json(const GrokOptions& o, const Dataset& ds, const Split&
           {"threads", blas_threads()},
           {"save_every", o.save_every},
           {"features", o.features},
+          {"circulant_spectrum", o.circulant_spectrum},
           {"enforce_circulant", o.enforce_circulant},
           {"augment", o.augment}};
 }
@@ -301,6 +303,7 @@ const char* const kRunDefining[] = {"--task",
                                     "--move-pairs-to-test",
                                     "--track-group",
                                     "--features",
+                                    "--circulant-spectrum",
                                     "--enforce-circulant",
                                     "--augment"};
 
@@ -352,6 +355,7 @@ GrokOptions resumed_options(const GrokOptions& cli, const CLI::App& sub) {
     o.move_pairs_to_test = c.at("move_pairs_to_test");
     o.track_group = c.at("track_group");
     o.features = c.value("features", "agop");  // absent in runs of earlier versions
+    o.circulant_spectrum = c.value("circulant_spectrum", "uniform");
     o.enforce_circulant = c.value("enforce_circulant", false);
     o.augment = c.value("augment", "none");
   } catch (const nlohmann::json::exception& e) {
@@ -414,9 +418,12 @@ struct RunStart {
 
 RunStart start_fresh(GrokOptions& o, const TaskSetup& task) {
   RunStart r;
-  r.state.M_next = o.features == "random-circulant"
-                       ? random_circulant_features(o.p, op_from_string(o.task), o.seed)
-                       : initial_matrix(o.init, task.ds.inputs.d);
+  r.state.M_next =
+      o.features == "random-circulant"
+          ? random_circulant_features(o.p, op_from_string(o.task), o.seed,
+                                      o.circulant_spectrum == "flat" ? CirculantSpectrum::flat
+                                                                     : CirculantSpectrum::uniform)
+          : initial_matrix(o.init, task.ds.inputs.d);
   if (o.out.empty()) o.out = default_out(o);
   if (o.resume.empty()) prepare_out_dir(o.out, o.force);
   std::filesystem::remove_all(o.out + "/checkpoint");  // a --force run must not resume old state
@@ -465,7 +472,8 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
   if (o.features != "agop" || o.enforce_circulant)
     head += settings_line("features",
                           o.features == "random-circulant"
-                              ? "random circulant M* (REFERENCE.md 2.3): one solve, no iterations"
+                              ? "random circulant M* (REFERENCE.md 2.3), " + o.circulant_spectrum +
+                                    " spectrum: one solve, no iterations"
                               : "AGOP, circulant structure enforced at every update (App. F)");
   head += settings_line("output", o.out);
   if (start.resumed)
@@ -703,6 +711,12 @@ static void setup_grok(CLI::App& app) {
                   "agop (RFM iterations) or random-circulant (one solve with M* = [[A, C^T], "
                   "[C, A]], C a random circulant; add, sub, mul, div)")
       ->check(CLI::IsMember({"agop", "random-circulant"}))
+      ->capture_default_str();
+  sub->add_option("--circulant-spectrum", o->circulant_spectrum,
+                  "random-circulant: uniform (C's entries uniform on [0, 1], mean removed, as "
+                  "published) or flat (every Fourier mode of C with modulus 1, random phases: "
+                  "the spectrum RFM learns)")
+      ->check(CLI::IsMember({"uniform", "flat"}))
       ->capture_default_str();
   sub->add_flag("--enforce-circulant", o->enforce_circulant,
                 "After every update normalise M by its diagonal and project it onto [[I - 11^T/p, "

@@ -10,7 +10,9 @@
 
 namespace rfm {
 
-const char* to_string(Normalize n) { return n == Normalize::none ? "none" : "max"; }
+const char* to_string(Normalize n) {
+  return n == Normalize::none ? "none" : "max";
+}
 
 Normalize normalize_from_string(const std::string& name) {
   if (name == "none") return Normalize::none;
@@ -21,10 +23,14 @@ Normalize normalize_from_string(const std::string& name) {
 
 const char* to_string(Termination t) {
   switch (t) {
-    case Termination::completed: return "completed";
-    case Termination::stopped: return "stopped";
-    case Termination::numerical_failure: return "numerical_failure";
-    case Termination::interrupted: return "interrupted";
+    case Termination::completed:
+      return "completed";
+    case Termination::stopped:
+      return "stopped";
+    case Termination::numerical_failure:
+      return "numerical_failure";
+    case Termination::interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -34,8 +40,7 @@ void RfmOptions::validate() const {
   RFM_CHECK(std::isfinite(power) && power > 0, "--power %g must be > 0", power);
   RFM_CHECK(!kernel.radial() || (std::isfinite(kernel.bandwidth) && kernel.bandwidth > 0),
             "--bandwidth %g must be > 0", kernel.bandwidth);
-  RFM_CHECK(std::isfinite(solve.ridge) && solve.ridge >= 0, "--ridge %g must be >= 0",
-            solve.ridge);
+  RFM_CHECK(std::isfinite(solve.ridge) && solve.ridge >= 0, "--ridge %g must be >= 0", solve.ridge);
   RFM_CHECK(agop.block >= 1, "--agop-block %d must be >= 1", agop.block);
   RFM_CHECK(agop_samples >= 0, "--agop-samples %d must be >= 0", agop_samples);
   RFM_CHECK(enforce_circulant_p == 0 || (enforce_circulant_p >= 2 && is_prime(enforce_circulant_p)),
@@ -61,11 +66,11 @@ double mean_squared_error(const MatrixXd& pred, const MatrixXd& Y) {
 
 std::string RfmSummary::brief_report() const {
   const IterationStats* last = iterations.empty() ? nullptr : &iterations.back();
-  return strfmt("%s after %d iterations: train acc %.4f, test acc %.4f; test acc >= 0.5 from "
-                "iteration %d, >= 0.99 from %d; %.2f s",
-                to_string(termination), int(iterations.size()), last ? last->train_acc : kNaN,
-                last ? last->test_acc : kNaN, first_iter_test_050, first_iter_test_099,
-                total_seconds);
+  return strfmt(
+      "%s after %d iterations: train acc %.4f, test acc %.4f; test acc >= 0.5 from "
+      "iteration %d, >= 0.99 from %d; %.2f s",
+      to_string(termination), int(iterations.size()), last ? last->train_acc : kNaN,
+      last ? last->test_acc : kNaN, first_iter_test_050, first_iter_test_099, total_seconds);
 }
 
 namespace {
@@ -107,12 +112,11 @@ void record_group_accuracy(const RfmProblem& pb, const MatrixXd& pred, Iteration
     ++total[g];
   }
   for (size_t g = 0; g < G; ++g)
-    st.extra.push_back({"test_acc_" + pb.group_names[g],
-                        total[g] > 0 ? double(correct[g]) / total[g] : kNaN});
+    st.extra.push_back(
+        {"test_acc_" + pb.group_names[g], total[g] > 0 ? double(correct[g]) / total[g] : kNaN});
 }
 
-void record_metrics(KernelMachine& km, const RfmProblem& pb, IterationStats& st,
-                    RfmSummary& sum) {
+void record_metrics(KernelMachine& km, const RfmProblem& pb, IterationStats& st, RfmSummary& sum) {
   const auto t0 = Clock::now();
   const MatrixXd ptr = km.predict(pb.X_train);
   st.train_mse = mean_squared_error(ptr, pb.Y_train);
@@ -255,7 +259,9 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
 
 // --- Circulant feature matrices (REFERENCE.md 2.3) ------------------------------------------
 
-bool hankel_op(Op op) { return op == Op::sub || op == Op::div; }
+bool hankel_op(Op op) {
+  return op == Op::sub || op == Op::div;
+}
 
 namespace {
 
@@ -290,8 +296,8 @@ MatrixXd block_circulant_matrix(const VectorXd& g, int p, Op op) {
 
 VectorXd block_first_column(const MatrixXd& M, int p, Op op) {
   RFM_CHECK(M.rows() == 2 * p && M.cols() == 2 * p,
-            "feature matrix is %dx%d, expected %dx%d for %s mod %d", int(M.rows()),
-            int(M.cols()), 2 * p, 2 * p, to_string(op), p);
+            "feature matrix is %dx%d, expected %dx%d for %s mod %d", int(M.rows()), int(M.cols()),
+            2 * p, 2 * p, to_string(op), p);
   const std::vector<int> pos = circulant_positions(p, op);
   VectorXd g(pos.size());
   for (size_t r = 0; r < pos.size(); ++r) g(r) = M(p + pos[r], pos[0]);
@@ -313,20 +319,43 @@ void limit_block_norm(MatrixXd& M, int p, double limit) {
 }  // namespace
 
 MatrixXd block_circulant_projection(const MatrixXd& M, int p, Op op) {
-  MatrixXd P =
-      block_circulant_matrix(block_first_column(normalize_by_diagonal(M), p, op), p, op);
+  MatrixXd P = block_circulant_matrix(block_first_column(normalize_by_diagonal(M), p, op), p, op);
   // (project definition) App. F does not say; an indefinite P makes K indefinite and the run
   // unstable (Cholesky failures and test accuracy falling back to 0.16 after grokking).
   limit_block_norm(P, p, 1.0);
   return P;
 }
 
-MatrixXd random_circulant_features(int p, Op op, uint64_t seed) {
+namespace {
+
+// A real sequence of length q whose DFT has modulus 1 at every k != 0 (random phases, real +-1
+// at k = q/2 for even q) and 0 at k = 0: g_r = (1/q) sum_k e^{i phi_k} e^{2 pi i k r / q}.
+VectorXd flat_spectrum_generator(int q, std::mt19937_64& gen) {
+  VectorXd g = VectorXd::Zero(q);
+  for (int k = 1; 2 * k <= q; ++k) {
+    const double u = double(gen() >> 11) * 0x1.0p-53;
+    if (2 * k == q) {  // the Nyquist coefficient of an even length is real
+      for (int r = 0; r < q; ++r) g(r) += (u < 0.5 ? 1.0 : -1.0) * (r % 2 ? -1.0 : 1.0) / q;
+      continue;
+    }
+    const double phi = 2 * M_PI * u;
+    for (int r = 0; r < q; ++r) g(r) += 2.0 / q * std::cos(2 * M_PI * k * r / q + phi);
+  }
+  return g;
+}
+
+}  // namespace
+
+MatrixXd random_circulant_features(int p, Op op, uint64_t seed, CirculantSpectrum spectrum) {
   const int q = op == Op::mul || op == Op::div ? p - 1 : p;
   std::mt19937_64 gen(seed);
   VectorXd g(q);
-  for (int i = 0; i < q; ++i) g(i) = double(gen() >> 11) * 0x1.0p-53;  // uniform on [0, 1)
-  g.array() -= g.mean();
+  if (spectrum == CirculantSpectrum::flat) {
+    g = flat_spectrum_generator(q, gen);
+  } else {
+    for (int i = 0; i < q; ++i) g(i) = double(gen() >> 11) * 0x1.0p-53;  // uniform on [0, 1)
+    g.array() -= g.mean();
+  }
   // (project definition) Scale C to spectral norm 1: then M* is positive semidefinite (A is
   // the identity on the mean-zero vectors C maps between), a valid Mahalanobis metric. Without
   // it the Gaussian kernel matrix is indefinite and test accuracy is about 0.02.

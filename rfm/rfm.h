@@ -57,13 +57,13 @@ struct RfmOptions {
 struct IterationStats {
   int iter = 0;
   double train_acc = kNaN, test_acc = kNaN, train_mse = kNaN, test_mse = kNaN;
-  double circ_dev = kNaN, circ_dev_rev = kNaN;            // task measures, when known
-  double agop_align = kNaN, agop_align_nodiag = kNaN;     // filled when the run ends
-  double seconds = kNaN;                                  // wall time of this iteration
-  std::string solver;                                     // method that produced alpha
-  bool fallback = false;                                  // the Cholesky factorisation failed
-  std::string note;                                       // why it fell back, else empty
-  std::vector<std::pair<std::string, double>> extra;      // further named measures
+  double circ_dev = kNaN, circ_dev_rev = kNaN;         // task measures, when known
+  double agop_align = kNaN, agop_align_nodiag = kNaN;  // filled when the run ends
+  double seconds = kNaN;                               // wall time of this iteration
+  std::string solver;                                  // method that produced alpha
+  bool fallback = false;                               // the Cholesky factorisation failed
+  std::string note;                                    // why it fell back, else empty
+  std::vector<std::pair<std::string, double>> extra;   // further named measures
 };
 
 // interrupted: a signal (Ctrl-C) asked the run to stop; rfm grok --resume continues it.
@@ -74,11 +74,11 @@ struct RfmSummary {
   Termination termination = Termination::completed;
   std::string message = "rfm was not run";
   std::vector<IterationStats> iterations;
-  MatrixXd M_final;                 // M_T (or the last finite M on numerical failure)
-  int first_iter_test_050 = -1;     // first iteration with test accuracy >= 0.5, -1 if none
-  int first_iter_test_099 = -1;     // the same for >= 0.99
+  MatrixXd M_final;              // M_T (or the last finite M on numerical failure)
+  int first_iter_test_050 = -1;  // first iteration with test accuracy >= 0.5, -1 if none
+  int first_iter_test_099 = -1;  // the same for >= 0.99
   int solver_fallbacks = 0;
-  PhaseTimes phase_seconds;         // summed over iterations; update = matrix power
+  PhaseTimes phase_seconds;  // summed over iterations; update = matrix power
   double update_seconds = 0, eval_seconds = 0, total_seconds = 0;
 
   std::string brief_report() const;
@@ -91,9 +91,9 @@ using IterationCallback = std::function<Decision(const IterationStats&, const Ma
 using Measure = std::function<void(const MatrixXd& M, IterationStats&)>;
 
 struct RfmProblem {
-  Inputs X_train, X_test;         // (n, d), (n_test, d)
-  MatrixXd Y_train, Y_test;       // (n, c), (n_test, c)
-  bool classification = true;     // accuracy by argmax when true
+  Inputs X_train, X_test;      // (n, d), (n_test, d)
+  MatrixXd Y_train, Y_test;    // (n, c), (n_test, c)
+  bool classification = true;  // accuracy by argmax when true
   // Optional groups of test points (multitask): test_group[k] in 0..G-1 for test point k;
   // each iteration then records "test_acc_<group_names[g]>" in IterationStats::extra.
   std::vector<int> test_group = {};
@@ -157,10 +157,17 @@ VectorXd block_first_column(const MatrixXd& M, int p, Op op);
 // with g = the first column of the normalised off-diagonal block; C is scaled down to
 // spectral norm 1 when it is larger (project definition: keeps M a valid metric).
 MatrixXd block_circulant_projection(const MatrixXd& M, int p, Op op);
-// Random circulant features (§3): g uniform on [0, 1] with its mean subtracted (seeded
-// std::mt19937_64, 53-bit uniforms), then block_circulant_matrix with C scaled to spectral
-// norm 1 so that M* is positive semidefinite (project definition).
-MatrixXd random_circulant_features(int p, Op op, uint64_t seed);
+// Random circulant features (§3), with the generator g drawn by `spectrum` (seeded
+// std::mt19937_64, 53-bit uniforms):
+//   uniform: g uniform on [0, 1] with its mean subtracted (the paper's construction);
+//   flat:    every non-constant DFT coefficient of g has modulus 1 and a uniform random phase,
+//            the constant one is 0 (project definition: the flat spectrum RFM itself learns,
+//            see docs/experiments.md).
+// Then block_circulant_matrix with C scaled to spectral norm 1 so that M* is positive
+// semidefinite (project definition).
+enum class CirculantSpectrum { uniform, flat };
+MatrixXd random_circulant_features(int p, Op op, uint64_t seed,
+                                   CirculantSpectrum spectrum = CirculantSpectrum::uniform);
 
 }  // namespace rfm
 

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <complex>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -204,6 +205,31 @@ TEST_CASE("block-circulant feature matrices (REFERENCE.md 2.3)") {
     CHECK((P - M).norm() < 1e-13);
   }
   CHECK_THROWS_AS(block_circulant_matrix(VectorXd::Zero(3), p, Op::add), InputError);
+}
+
+TEST_CASE("flat-spectrum random circulant: every Fourier mode of C has modulus 1") {
+  const int p = 11;  // q = 11 for add and sub, q = 10 (even: a real Nyquist mode) for mul, div
+  for (Op op : {Op::add, Op::sub, Op::mul, Op::div}) {
+    const std::string name = to_string(op);
+    CAPTURE(name);
+    const MatrixXd M = random_circulant_features(p, op, 5, CirculantSpectrum::flat);
+    const VectorXd g = block_first_column(M, p, op);
+    const int q = static_cast<int>(g.size());
+    for (int k = 0; k < q; ++k) {  // the DFT by its definition
+      std::complex<double> z = 0;
+      for (int r = 0; r < q; ++r) z += g(r) * std::polar(1.0, -2 * M_PI * k * r / q);
+      CAPTURE(k);
+      CHECK(std::abs(z) == doctest::Approx(k == 0 ? 0.0 : 1.0).epsilon(1e-12));
+    }
+    const MatrixXd A = MatrixXd::Identity(p, p) - MatrixXd::Constant(p, p, 1.0 / p);
+    CHECK((M.topLeftCorner(p, p) - A).norm() < 1e-15);
+    CHECK(circulant_deviation(task_block(M, p, op), hankel_op(op)) < 1e-14);
+    Eigen::SelfAdjointEigenSolver<MatrixXd> es(M);
+    CHECK(es.eigenvalues().minCoeff() > -1e-12);
+    // Another seed draws other phases.
+    const MatrixXd M2 = random_circulant_features(p, op, 6, CirculantSpectrum::flat);
+    CHECK((M2 - M).norm() > 0.1);
+  }
 }
 
 TEST_CASE("enforced circulant projection on an arbitrary M") {
