@@ -2,10 +2,13 @@
 // run is a child process of this program with its own run directory, up to --jobs at a time.
 // A run whose summary.json says it ended (not "interrupted") is skipped, an interrupted or
 // killed grok run is continued with --resume, so a killed sweep resumes where it stopped.
-// --shard K/N takes every N-th run of the grid, for a cluster's job array. At the end
-// summary.csv has one row per run of the whole grid and phase.png shows the final test
-// accuracy over two swept options. The config format is in docs/sweeps.md.
+// --shard K/N takes every N-th run of the grid, for a cluster's job array; `mpirun -n N rfm
+// sweep` gives rank r the runs of shard r+1/N and rank 0 writes the summary once all ranks are
+// done (the MPI section below). At the end summary.csv has one row per run of the whole grid
+// and phase.png shows the final test accuracy over two swept options. The config format is in
+// docs/sweeps.md.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +26,10 @@
 #include "apps/commands.h"
 #include "apps/signals.h"
 #include "rfm/rfm.h"
+
+#ifdef RFM_HAVE_MPI
+#include <mpi.h>
+#endif
 
 namespace rfm {
 
@@ -53,6 +60,114 @@ struct RunSpec {
   std::string name, dir;
   std::vector<std::pair<std::string, ojson>> values;  // this run's grid values
 };
+
+// --- MPI ------------------------------------------------------------------------------------
+// `mpirun -n N rfm sweep CONFIG`: rank r runs the runs of `--shard r+1/N` (the same
+// assignment, so both give the same summary.csv), then all ranks wait for each other and rank 0
+// writes summary.csv and phase.png from the run directories (a directory all ranks share, as for
+// --shard). MPI is started only here, only for the sweep, and only when an MPI launcher started
+// the process. Without RFM_HAVE_MPI a launch by mpirun is refused with one error line instead of
+// N ranks each running the whole grid.
+
+struct MpiWorld {
+  int rank = 0, size = 1;
+  int local_size = 1;   // ranks on this machine (they share its cores)
+  bool active = false;  // MPI_Init was called
+};
+
+// The world size and rank an MPI launcher announces in the environment (Open MPI's mpirun,
+// MPICH's hydra and Slurm's srun --mpi=pmi2); size 0 when no launcher started this process.
+std::pair<int, int> launcher_world() {
+  for (const auto& [size, rank] :
+       {std::pair<const char*, const char*>{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"},
+        {"PMI_SIZE", "PMI_RANK"}}) {
+    if (const char* s = std::getenv(size)) {
+      const char* r = std::getenv(rank);
+      return {std::atoi(s), r ? std::atoi(r) : 0};
+    }
+  }
+  return {0, 0};
+}
+
+// Starts MPI when an MPI launcher started this process (run_sweep has refused a launch of N > 1
+// processes when MPI is not compiled in).
+MpiWorld mpi_start() {
+  MpiWorld w;
+#ifdef RFM_HAVE_MPI
+  const auto [size, rank] = launcher_world();
+  if (size == 0) return w;  // a plain `rfm sweep`: no MPI at all
+  MPI_Init(nullptr, nullptr);
+  w.active = true;
+  MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &w.size);
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &w.local_size);
+  MPI_Comm_free(&node);
+  if (w.size != size) {  // e.g. MPICH's mpiexec starting a program built with Open MPI
+    if (rank == 0)
+      std::fprintf(stderr,
+                   "rfm: error: the MPI launcher started %d processes but MPI_Init sees a world of "
+                   "%d: use the mpirun of the MPI rfm was built with\n",
+                   size, w.size);
+    MPI_Finalize();
+    std::exit(1);
+  }
+#endif
+  return w;
+}
+
+// Waits until every rank got here. Open MPI's blocking collectives poll at full speed, which
+// would take a core from the runs of the ranks still working: test a non-blocking barrier every
+// 50 ms instead.
+void mpi_wait_for_all(const MpiWorld& w) {
+#ifdef RFM_HAVE_MPI
+  if (!w.active) return;
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  for (int done = 0; !done;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+#endif
+}
+
+// The sum of v over all ranks (after mpi_wait_for_all: no rank waits long).
+int mpi_sum(const MpiWorld& w, int v) {
+#ifdef RFM_HAVE_MPI
+  if (w.active) MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+#endif
+  return v;
+}
+
+void mpi_finish(const MpiWorld& w) {
+#ifdef RFM_HAVE_MPI
+  if (w.active) MPI_Finalize();
+#endif
+}
+
+// An error on one rank after MPI_Init: print it and end every rank (the others would wait at
+// the barrier for ever).
+[[noreturn]] void mpi_abort(const MpiWorld& w, const char* what) {
+  std::fprintf(stderr, "rfm: error: rank %d of %d: %s\n", w.rank, w.size, what);
+  std::fflush(stderr);
+#ifdef RFM_HAVE_MPI
+  MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+  std::exit(1);
+}
+
+// BLAS threads for each run: the cores this process may use (its affinity mask: mpirun binds
+// ranks to cores or sockets, and the runs inherit it), at most this machine's share per rank,
+// divided among the --jobs runs at a time.
+int threads_per_run(const MpiWorld& w, int jobs) {
+  const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+  int cores = hw;
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) cores = std::max(1, CPU_COUNT(&mask));
+  cores = std::min(cores, std::max(1, hw / w.local_size));
+  return std::max(1, cores / jobs);
+}
 
 // --- The config file ------------------------------------------------------------------------
 
@@ -227,7 +342,12 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   const pid_t pid = fork();
   RFM_CHECK(pid >= 0, "rfm sweep: fork failed");
   if (pid > 0) return pid;
-  prctl(PR_SET_PDEATHSIG, SIGTERM);  // a killed sweep stops its runs cleanly (they resume)
+  // A run gets each stop signal once, from the sweep: in its own process group, neither a
+  // terminal's Ctrl-C nor mpirun's signal to a rank's group reaches it directly (a second
+  // SIGINT or SIGTERM would end it mid-iteration). The sweep forwards SIGINT, and a killed
+  // sweep's runs get SIGTERM, so both together still stop a run cleanly (they resume).
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd >= 0) {
     dup2(fd, STDOUT_FILENO);
@@ -268,7 +388,7 @@ int run_all(const SweepConfig& c, const std::vector<RunSpec>& todo, int jobs, in
       std::fflush(stdout);
     }
     if (stop_requested() && !forwarded) {
-      for (const auto& kv : running) kill(kv.first, SIGTERM);
+      for (const auto& kv : running) kill(kv.first, SIGINT);
       forwarded = true;
     }
     if (stop_requested() && running.empty()) break;
@@ -278,8 +398,10 @@ int run_all(const SweepConfig& c, const std::vector<RunSpec>& todo, int jobs, in
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    const RunSpec& r = *running.at(pid);
-    running.erase(pid);
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;  // not one of ours (a child of a library)
+    const RunSpec& r = *it->second;
+    running.erase(it);
     ++finished;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     failed += !ok;
@@ -455,10 +577,10 @@ void write_summaries(const SweepConfig& c, const std::vector<RunSpec>& runs) {
   }
 }
 
-void run_sweep(const SweepOptions& o, const CLI::App& root) {
-  RFM_CHECK(o.jobs >= 1, "--jobs %d must be >= 1", o.jobs);
-  const SweepConfig c = read_config(o.config, root);
-  const auto [k, n] = parse_shard(o.shard);
+// This process's part of the sweep: runs its share of the grid, then (rank 0 or the only
+// process) writes the summaries. Returns the number of failed runs of the whole sweep.
+int sweep_share(const SweepOptions& o, const SweepConfig& c, const MpiWorld& w) {
+  const auto [k, n] = w.size > 1 ? std::pair<int, int>{w.rank + 1, w.size} : parse_shard(o.shard);
   const std::vector<RunSpec> runs = expand_grid(c);
   std::vector<RunSpec> todo;
   int done = 0, mine = 0;
@@ -471,34 +593,76 @@ void run_sweep(const SweepOptions& o, const CLI::App& root) {
       todo.push_back(r);
   }
   make_dirs(c.out);
-  {
+  if (w.rank == 0) {
     std::ifstream in(o.config);  // a copy of the config beside its results
     write_text_atomic(c.out + "/sweep.json", std::string(std::istreambuf_iterator<char>(in), {}));
   }
-  const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = std::max(1, hw / o.jobs);
+  const int threads = threads_per_run(w, o.jobs);
   std::printf(
       "rfm sweep: %s, %zu runs of rfm %s%s; %d of them here, %d already done, %zu to run "
       "(%d at a time, %d threads each)\n",
       o.config.c_str(), runs.size(), c.command.c_str(),
-      n > 1 ? strfmt(", shard %d/%d", k, n).c_str() : "", mine, done, todo.size(), o.jobs, threads);
+      w.size > 1 ? strfmt(", MPI rank %d of %d (shard %d/%d)", w.rank, w.size, k, n).c_str()
+      : n > 1    ? strfmt(", shard %d/%d", k, n).c_str()
+                 : "",
+      mine, done, todo.size(), o.jobs, threads);
+  std::fflush(stdout);
   if (o.dry_run) {
     for (const RunSpec& r : runs)
       if (r.index % n == k - 1) std::printf("  %-11s %s\n", run_state(r).c_str(), r.name.c_str());
-    return;
+    return 0;
   }
   int failed = 0;
   if (!o.summary_only) {
     install_stop_handlers();
     failed = run_all(c, todo, o.jobs, threads);
   }
-  write_summaries(c, runs);
-  if (stop_requested()) {
-    std::printf("rfm sweep: interrupted; run the same command again to continue\n");
-    std::fflush(stdout);
-    std::exit(128 + stop_signal());
+  mpi_wait_for_all(w);  // every rank's runs have ended (or stopped)
+  failed = mpi_sum(w, failed);
+  if (w.rank == 0) {
+    write_summaries(c, runs);
+    if (stop_requested())
+      std::printf("rfm sweep: interrupted; run the same command again to continue\n");
   }
-  RFM_CHECK(failed == 0, "%d runs failed (their logs are in %s/logs)", failed, c.out.c_str());
+  std::fflush(stdout);  // before MPI_Finalize: mpirun may end the ranks of a stopped job soon
+  return failed;
+}
+
+void run_sweep(const SweepOptions& o, const CLI::App& root) {
+  // Errors in the options and the config are the same on every rank of an MPI launch: rank 0
+  // reports them, the other ranks end quietly, so the launch prints one error line.
+  const auto [launch_size, launch_rank] = launcher_world();
+  SweepConfig c;
+  try {
+    RFM_CHECK(o.jobs >= 1, "--jobs %d must be >= 1", o.jobs);
+    c = read_config(o.config, root);
+    parse_shard(o.shard);
+    RFM_CHECK(o.shard.empty() || launch_size <= 1,
+              "--shard %s and mpirun -n %d both split the grid: use one of them", o.shard.c_str(),
+              launch_size);
+#ifndef RFM_HAVE_MPI
+    RFM_CHECK(launch_size <= 1,
+              "this rfm was built without MPI, so `mpirun -n %d rfm sweep` would run the whole "
+              "grid %d times: rebuild with MPI (libopenmpi-dev, cmake -DRFM_MPI=ON) or run "
+              "`rfm sweep --shard K/%d` in %d processes",
+              launch_size, launch_size, launch_size, launch_size);
+#endif
+  } catch (const std::exception&) {
+    if (launch_rank != 0) std::exit(1);
+    throw;
+  }
+  const MpiWorld w = mpi_start();
+  int failed = 0;
+  try {
+    failed = sweep_share(o, c, w);
+  } catch (const std::exception& e) {
+    if (!w.active) throw;
+    mpi_abort(w, e.what());
+  }
+  mpi_finish(w);
+  if (stop_requested()) std::exit(128 + stop_signal());
+  RFM_CHECK(w.rank != 0 || failed == 0, "%d runs failed (their logs are in %s/logs)", failed,
+            c.out.c_str());
 }
 
 }  // namespace
@@ -508,14 +672,15 @@ static void setup_sweep(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "sweep",
       "A grid of rfm grok or rfm train runs from a JSON config: parallel, resumable, "
-      "summary.csv and phase.png");
+      "summary.csv and phase.png; `mpirun -n N rfm sweep` spreads it over MPI ranks");
   sub->add_option("config", o->config,
                   "JSON file: command, out, base, grid, phase (docs/sweeps.md)")
       ->required();
   sub->add_option("--jobs", o->jobs, "Runs at a time (each gets cores / jobs BLAS threads)")
       ->capture_default_str();
   sub->add_option("--shard", o->shard,
-                  "K/N: run only the grid's runs i with i mod N = K - 1 (1 <= K <= N)");
+                  "K/N: run only the grid's runs i with i mod N = K - 1 (1 <= K <= N); under "
+                  "mpirun -n N, rank r runs shard r+1/N");
   sub->add_flag("--summary-only", o->summary_only,
                 "Run nothing: rewrite summary.csv and phase.png from the run directories");
   sub->add_flag("--dry-run", o->dry_run, "List the runs of this shard and their state");
