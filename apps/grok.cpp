@@ -136,7 +136,7 @@ std::string table_row(const IterationStats& s) {
 // The data set of --task, its invariance group and the split with the requested moves.
 struct TaskSetup {
   Dataset ds;
-  AbelianGroup abelian;  // --task group only
+  AbelianGroup abelian;  // --task group with an abelian product --group only
   DihedralGroup G;       // built when a split, a move or --track-group needs it
   bool has_group = false;
   std::vector<int> tracked;  // elements whose alpha --track-group records
@@ -167,9 +167,13 @@ void apply_moves(const GrokOptions& o, TaskSetup& t) {
 TaskSetup make_task_setup(GrokOptions& o) {
   TaskSetup t;
   if (o.task == "group") {
-    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. --group 3x7)");
-    t.abelian = parse_abelian_group(o.group);
-    t.ds = make_group_task(t.abelian);
+    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. 3x7, S4, D5 or table:FILE)");
+    if (is_abelian_product_spec(o.group)) {
+      t.abelian = parse_abelian_group(o.group);
+      t.ds = make_group_task(t.abelian);
+    } else {
+      t.ds = make_group_task(parse_group(o.group));  // t.abelian stays empty
+    }
     o.p = t.ds.p;  // symbols per slot, used by the measures and the run name
   } else {
     RFM_CHECK(o.group.empty(), "--group %s needs --task group (not %s)", o.group.c_str(),
@@ -181,6 +185,11 @@ TaskSetup make_task_setup(GrokOptions& o) {
             "--split, --move-pairs-to-test and --track-group need add, sub, mul, div or group "
             "(not %s)",
             o.task.c_str());
+  RFM_CHECK(!t.has_group || o.task != "group" || !t.abelian.factors.empty(),
+            "--split, --move-pairs-to-test and --track-group need an abelian product --group "
+            "such as 3x7 (Dih(A) and its symmetric splits are defined for abelian tasks only), "
+            "not %s",
+            o.group.c_str());
   if (t.has_group) t.G = dihedral_group_of(t.ds, &t.abelian);
   if (o.split == "degenerate") {
     t.split = degenerate_split(
@@ -230,6 +239,7 @@ nlohmann::json with_symmetry_config(nlohmann::json j, const GrokOptions& o) {
 // Other tasks (polynomials, multitask, composition, system) have no such block: NaN.
 void circ_measure(const TaskSetup& t, const MatrixXd& M, IterationStats& s) {
   if (t.ds.task != "group" && !is_binary_op(t.ds.task)) return;
+  if (t.ds.task == "group" && t.abelian.factors.empty()) return;  // S_n, D_n, tables: no block
   if (t.ds.task == "group") {
     BlockLayout L{t.ds.p, {}, t.abelian};
     for (int u = 0; u < t.ds.p; ++u) L.symbols.push_back(u);
@@ -468,6 +478,10 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
                         strfmt("%s, %s, AGOP path %s", to_string(o.rfm.backend),
                                to_string(o.rfm.solve.precision), to_string(o.rfm.agop.path)));
   head += settings_line("blas", blas_description());
+  const Inputs& in = task.ds.inputs;
+  head += settings_line("memory", memory_estimate_note(o.rfm.backend, int(split.train.size()), in.d,
+                                                       task.ds.c, in.one_hot(), int(in.hot.cols()),
+                                                       {o.rfm.kernel, o.rfm.solve, o.rfm.agop}));
   head += settings_line("split", split_description(o, task));
   if (o.features != "agop" || o.enforce_circulant)
     head += settings_line("features",
@@ -679,7 +693,9 @@ static void setup_grok(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   sub->add_option("--group", o->group,
-                  "--task group: abelian product Z_n1 x ... x Z_nk as n1xn2x... (e.g. 3x7)");
+                  "--task group: abelian product Z_n1 x ... x Z_nk as n1xn2x... (e.g. 3x7), S<n> "
+                  "(n <= 6), D<n> (order 2n), perm:G1;G2 (image lists, e.g. perm:1,0,2;1,2,0) or "
+                  "table:FILE (Cayley table, .npy or .csv)");
   sub->add_option("--split", o->split,
                   "random (--frac, --seed) or degenerate (test = fixed points of --reflections)")
       ->check(CLI::IsMember({"random", "degenerate"}))

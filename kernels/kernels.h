@@ -155,6 +155,11 @@ struct PhaseTimes {
 // Bytes the CPU machine allocates for n training points (checked against free memory by
 // set_data, which refuses with a message naming both before allocating).
 double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptions& options);
+// One line for the start of a run: the memory the backend will allocate for n training points
+// (one_hot inputs with `slots` hot coordinates, or dense) and what is free, e.g.
+// "about 22.41 GiB of device memory on NVIDIA H200 (138.6 GiB free)".
+std::string memory_estimate_note(Backend backend, int n, int d, int c, bool one_hot, int slots,
+                                 const MachineOptions& options);
 // Throws InputError "needs about X GiB ... Y GiB are available" when need exceeds MemAvailable.
 void check_host_memory(double need_bytes);
 

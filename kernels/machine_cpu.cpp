@@ -138,6 +138,24 @@ double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptio
   return bytes;
 }
 
+std::string memory_estimate_note(Backend backend, int n, int d, int c, bool one_hot, int slots,
+                                 const MachineOptions& o) {
+  const double gib = 1024.0 * 1024 * 1024;
+  if (backend == Backend::cpu)
+    return strfmt("about %.2f GiB of host memory (%.1f GiB available)",
+                  cpu_memory_estimate(n, d, c, one_hot, o) / gib, available_bytes() / gib);
+#ifdef RFM_HAVE_CUDA
+  const double need = cuda::memory_estimate(n, d, c, one_hot ? slots : 0, o).total();
+  const std::vector<DeviceInfo> devices = cuda_devices();
+  if (devices.empty()) return strfmt("about %.2f GiB of device memory", need / gib);
+  return strfmt("about %.2f GiB of device memory on %s (%.1f GiB free)", need / gib,
+                devices[0].name.c_str(), devices[0].free_gib);
+#else
+  (void)slots;
+  return "no CUDA backend in this build";
+#endif
+}
+
 std::unique_ptr<KernelMachine> KernelMachine::create(const MachineOptions& options,
                                                      Backend backend) {
   RFM_CHECK(options.kernel.bandwidth > 0 || !options.kernel.radial(), "--bandwidth %g must be > 0",

@@ -22,5 +22,19 @@ if echo "$out" | grep -q "GPU test skipped"; then
   exit 1
 fi
 build-cuda/rfm bench --device cuda
-build-cuda/rfm grok --device cuda --p 97 --iters 5 --out "$(mktemp -d)/grok-p97" --force
+tmp=$(mktemp -d)
+build-cuda/rfm grok --device cuda --p 97 --iters 5 --out "$tmp/grok-p97" --force
+# The same accuracy curve on both devices: add mod 61, 30 iterations, test_acc column by column.
+build-cuda/rfm grok --device cpu --iters 30 --quiet --out "$tmp/cpu61" --force
+build-cuda/rfm grok --device cuda --iters 30 --quiet --out "$tmp/cuda61" --force
+paste -d, "$tmp/cpu61/metrics.csv" "$tmp/cuda61/metrics.csv" | awk -F, -v half=12 '
+  NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_acc") { col = i; break }; half = NF / 2; next }
+  { d = $col - $(col + half); if (d < 0) d = -d; if (d > worst) worst = d }
+  END { printf "gpu_check: add mod 61 test accuracy, largest cpu/cuda difference %g\n", worst;
+        exit worst > 0.002 }' || { echo "gpu_check: accuracy curves differ"; exit 1; }
+# Issue 4's large case (n = 54,780; the memory estimate is printed at the start): opt in with
+# GPU_CHECK_LONG=1, it takes minutes.
+if [ "${GPU_CHECK_LONG:-0}" = 1 ]; then
+  time build-cuda/rfm grok --device cuda --p 331 --frac 0.5 --iters 30 --out "$tmp/grok-p331" --force
+fi
 echo "gpu_check: all passed"

@@ -14,8 +14,20 @@ namespace rfm::cuda {
 // prediction block (0: 1 GiB); the AGOP block is the larger of that bound and
 // options.agop.block points. Throws InputError for a precision other than fp64 and
 // BackendError when the device fails.
-std::unique_ptr<KernelMachine> make_machine(const MachineOptions& options,
-                                            size_t block_bytes = 0);
+std::unique_ptr<KernelMachine> make_machine(const MachineOptions& options, size_t block_bytes = 0);
+
+// Device memory of a run with n training points (AGOP over them), in bytes: what set_data
+// checks against free device memory and rfm grok prints at the start.
+struct MemoryEstimate {
+  double kernel_matrix = 0, blocks = 0, rest = 0;
+  double total() const { return kernel_matrix + blocks + rest; }
+};
+MemoryEstimate memory_estimate(int n, int d, int c, int slots, const MachineOptions& options,
+                               size_t block_bytes = 0);
+// AGOP points per block (the larger of what block_bytes holds, 0: 1 GiB, and --agop-block, at
+// most m) and prediction rows per block.
+int agop_block(int n, int c, int d, int m, const MachineOptions& o, size_t block_bytes);
+int predict_block(int n, int m, size_t block_bytes);
 
 // --- Single GPU routines on host data, for the CPU-oracle tests ----------------------------
 

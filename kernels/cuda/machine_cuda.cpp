@@ -48,10 +48,18 @@ bool same_points(const Inputs& a, const Inputs& b) {
 KernelSpec spec(const Kernel& k, StatMode mode) {
   KernelSpec s;
   switch (k.type) {
-    case KernelType::gaussian: s.type = 0; break;
-    case KernelType::gaussian_paper: s.type = 1; break;
-    case KernelType::laplace: s.type = 2; break;
-    case KernelType::quadratic: s.type = 3; break;
+    case KernelType::gaussian:
+      s.type = 0;
+      break;
+    case KernelType::gaussian_paper:
+      s.type = 1;
+      break;
+    case KernelType::laplace:
+      s.type = 2;
+      break;
+    case KernelType::quadratic:
+      s.type = 3;
+      break;
   }
   s.L = k.bandwidth;
   s.radial = k.radial();
@@ -125,8 +133,8 @@ class CudaKernelMachine final : public KernelMachine {
       for (int j0 = 0; j0 < m; j0 += block) {
         const int b = std::min(block, m - j0);
         stats_block(other_, j0, b, StatMode::value, false, S);  // (n, b)
-        RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_T, CUBLAS_OP_N, b, c_, n_, &kOne, S,
-                                     n_, alpha_dev_.data(), n_, &kZero, P + j0, m));
+        RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_T, CUBLAS_OP_N, b, c_, n_, &kOne, S, n_,
+                                     alpha_dev_.data(), n_, &kZero, P + j0, m));
       }
     }
     out_.download(out.data(), out.size(), ctx_.stream);
@@ -169,8 +177,8 @@ class CudaKernelMachine final : public KernelMachine {
       } else {
         for (int k = 0; k < d; ++k) {  // Hs[:, k] as (b, c) = W^T (X[:, k] o alpha)
           scale_rows(n, c, Xd + size_t(n) * k, alpha, T, ctx_.stream);
-          RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_N, b, c, n, &kOne, WT,
-                                       b, T, n, &kZero, Hs + size_t(b) * c * k, b));
+          RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_N, b, c, n, &kOne, WT, b,
+                                       T, n, &kZero, Hs + size_t(b) * c * k, b));
         }
       }
       if (opt_.kernel.radial()) {  // V = W^T alpha (b, c); Hs(j + b cc, k) -= z_jk V(j, cc)
@@ -182,8 +190,8 @@ class CudaKernelMachine final : public KernelMachine {
           subtract_radial_dense(b, c, d, P.X.data(), m, j0, V, Hs, ctx_.stream);
       }
       if (o.centering) center_block(b, c, d, Hs, j0 == 0, C, D, ctx_.stream);
-      RFM_CUBLAS_CHECK(cublasDsyrk(ctx_.blas, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, d, b * c,
-                                   &kOne, Hs, b * c, &kOne, G, d));
+      RFM_CUBLAS_CHECK(cublasDsyrk(ctx_.blas, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_T, d, b * c, &kOne,
+                                   Hs, b * c, &kOne, G, d));
     }
     MatrixXd Ghat(d, d), Dh(d, c);
     D_.download(Dh.data(), Dh.size(), ctx_.stream);
@@ -227,33 +235,20 @@ class CudaKernelMachine final : public KernelMachine {
  private:
   // --- Memory -------------------------------------------------------------------------------
 
-  // AGOP points per block: the larger of what block_bytes_ holds and --agop-block, at most m.
-  int agop_block(int m) const {
-    const double per_point = 8.0 * (double(n_) + double(c_) * d_ + c_);
-    const double fit = std::floor(double(block_bytes_) / per_point);
-    return static_cast<int>(std::min<double>(m, std::max<double>(fit, opt_.agop.block)));
-  }
-  int predict_block(int m) const {
-    const double fit = std::floor(double(block_bytes_) / (8.0 * n_));
-    return static_cast<int>(std::min<double>(m, std::max(fit, 1.0)));
-  }
+  int agop_block(int m) const { return cuda::agop_block(n_, c_, d_, m, opt_, block_bytes_); }
+  int predict_block(int m) const { return cuda::predict_block(n_, m, block_bytes_); }
 
   // Device bytes for a run on these n, d, c with the AGOP over the n training points.
   void check_memory() {
-    const double n = n_, d = d_, c = c_;
-    const double kmat = 2 * 8 * n * n;  // K and F
-    const double blocks = 8 * (agop_block(n_) * (n + c * d + c) + n * c) +  // W^T, Hs, V, T
-                          8 * predict_block(n_) * n;                         // statistics
-    const double rest = 8 * (3 * n * d + 4 * n * c + 2 * d * d + 2 * d * c) +
-                        4 * (2 * n + d + 1) * double(X_.hot.cols());  // hot, rows, off
-    const double need = kmat + blocks + rest;
+    const MemoryEstimate e = memory_estimate(n_, d_, c_, int(X_.hot.cols()), opt_, block_bytes_);
     const double free = double(ctx_.free_bytes()) + double(K_.bytes() + F_.bytes());
-    if (need > free)
+    if (e.total() > free)
       throw BackendError(strfmt(
           "the CUDA backend needs %.2f GiB of device memory for n = %d training points "
           "(kernel matrix and its factor %.2f GiB, AGOP and prediction blocks %.2f GiB), but "
           "%.2f GiB are free on %s; use fewer training points or --device cpu",
-          need / kGiB, n_, kmat / kGiB, blocks / kGiB, free / kGiB, ctx_.device_name.c_str()));
+          e.total() / kGiB, n_, e.kernel_matrix / kGiB, e.blocks / kGiB, free / kGiB,
+          ctx_.device_name.c_str()));
   }
 
   // --- Points and statistics ----------------------------------------------------------------
@@ -293,14 +288,14 @@ class CudaKernelMachine final : public KernelMachine {
     M_dev_.upload(M.data(), M.size(), ctx_.stream);
     double* U = U_.reserve(size_t(n_) * d_);
     if (X_.one_hot())
-      onehot_project(n_, d_, static_cast<int>(X_.hot.cols()), train_.hot.data(), M_dev_.data(),
-                     U, ctx_.stream);
+      onehot_project(n_, d_, static_cast<int>(X_.hot.cols()), train_.hot.data(), M_dev_.data(), U,
+                     ctx_.stream);
     else
       RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_N, n_, d_, d_, &kOne,
                                    train_.X.data(), n_, M_dev_.data(), d_, &kZero, U, n_));
     if (X_.one_hot())
-      onehot_norms(n_, static_cast<int>(X_.hot.cols()), train_.hot.data(), n_, 0,
-                   M_dev_.data(), d_, train_.norms.data(), ctx_.stream);
+      onehot_norms(n_, static_cast<int>(X_.hot.cols()), train_.hot.data(), n_, 0, M_dev_.data(), d_,
+                   train_.norms.data(), ctx_.stream);
     else
       row_dots(n_, d_, U, n_, train_.X.data(), n_, train_.norms.data(), ctx_.stream);
   }
@@ -313,17 +308,17 @@ class CudaKernelMachine final : public KernelMachine {
     const long long si = transposed ? b : 1, sj = transposed ? 1 : n_;
     const double* nzJ = P.norms.data() + j0;
     if (P.one_hot) {
-      onehot_stats(k, n_, b, P.slots, U_.data(), train_.norms.data(), P.hot.data(), P.m, j0,
-                   nzJ, out, si, sj, ctx_.stream);
+      onehot_stats(k, n_, b, P.slots, U_.data(), train_.norms.data(), P.hot.data(), P.m, j0, nzJ,
+                   out, si, sj, ctx_.stream);
       return;
     }
     const double* Zb = P.X.data() + j0;  // rows j0.. of Z (m, d), ld m
-    if (transposed)  // (b, n) = Z_J U^T
-      RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_, d_, &kOne, Zb,
-                                   P.m, U_.data(), n_, &kZero, out, b));
+    if (transposed)                      // (b, n) = Z_J U^T
+      RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_T, b, n_, d_, &kOne, Zb, P.m,
+                                   U_.data(), n_, &kZero, out, b));
     else  // (n, b) = U Z_J^T
-      RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_T, n_, b, d_, &kOne,
-                                   U_.data(), n_, Zb, P.m, &kZero, out, n_));
+      RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_T, n_, b, d_, &kOne, U_.data(),
+                                   n_, Zb, P.m, &kZero, out, n_));
     finish_stats(k, n_, b, train_.norms.data(), nzJ, out, si, sj, ctx_.stream);
   }
 
@@ -369,8 +364,8 @@ class CudaKernelMachine final : public KernelMachine {
     int info = 0;
     ctx_.info.download(&info, 1, ctx_.stream);
     if (info < 0)
-      throw BackendError(strfmt("%s: argument %d had an illegal value (this is a bug)",
-                                routine, -info));
+      throw BackendError(
+          strfmt("%s: argument %d had an illegal value (this is a bug)", routine, -info));
     return info;
   }
 
@@ -384,23 +379,24 @@ class CudaKernelMachine final : public KernelMachine {
                                    cudaMemcpyDeviceToDevice, ctx_.stream));
     load_factor_input();
     int lwork = 0;
-    RFM_CUSOLVER_CHECK(cusolverDnDpotrf_bufferSize(ctx_.solver, CUBLAS_FILL_MODE_LOWER, n, A, n,
-                                                   &lwork));
+    RFM_CUSOLVER_CHECK(
+        cusolverDnDpotrf_bufferSize(ctx_.solver, CUBLAS_FILL_MODE_LOWER, n, A, n, &lwork));
     double* work = work_.reserve(std::max(lwork, 1));
-    RFM_CUSOLVER_CHECK(cusolverDnDpotrf(ctx_.solver, CUBLAS_FILL_MODE_LOWER, n, A, n, work,
-                                        lwork, info));
+    RFM_CUSOLVER_CHECK(
+        cusolverDnDpotrf(ctx_.solver, CUBLAS_FILL_MODE_LOWER, n, A, n, work, lwork, info));
     int status = read_info("cusolverDnDpotrf");
     if (status == 0) {
-      RFM_CUSOLVER_CHECK(cusolverDnDpotrs(ctx_.solver, CUBLAS_FILL_MODE_LOWER, n, c, A, n,
-                                          alpha, n, info));
+      RFM_CUSOLVER_CHECK(
+          cusolverDnDpotrs(ctx_.solver, CUBLAS_FILL_MODE_LOWER, n, c, A, n, alpha, n, info));
       read_info("cusolverDnDpotrs");
       rep.method = "cholesky";
       return finish_solve(rep);
     }
     rep.fallback = true;
-    rep.message = strfmt("Cholesky failed: leading minor %d of K + ridge I is not positive "
-                         "definite",
-                         status);
+    rep.message = strfmt(
+        "Cholesky failed: leading minor %d of K + ridge I is not positive "
+        "definite",
+        status);
     load_factor_input();
     RFM_CUSOLVER_CHECK(cusolverDnDgetrf_bufferSize(ctx_.solver, n, n, A, n, &lwork));
     work = work_.reserve(std::max(lwork, 1));
@@ -408,8 +404,8 @@ class CudaKernelMachine final : public KernelMachine {
     RFM_CUSOLVER_CHECK(cusolverDnDgetrf(ctx_.solver, n, n, A, n, work, ipiv, info));
     status = read_info("cusolverDnDgetrf");
     if (status == 0) {
-      RFM_CUSOLVER_CHECK(cusolverDnDgetrs(ctx_.solver, CUBLAS_OP_N, n, c, A, n, ipiv, alpha, n,
-                                          info));
+      RFM_CUSOLVER_CHECK(
+          cusolverDnDgetrs(ctx_.solver, CUBLAS_OP_N, n, c, A, n, ipiv, alpha, n, info));
       read_info("cusolverDnDgetrs");
       rep.method = "lu";
       rep.message += "; solved by pivoted LU";
@@ -419,16 +415,16 @@ class CudaKernelMachine final : public KernelMachine {
     // Pseudo-inverse through the symmetric eigendecomposition (cholesky.cpp solve_by_eigen).
     load_factor_input();
     double* lambda = lambda_.reserve(n);
-    RFM_CUSOLVER_CHECK(cusolverDnDsyevd_bufferSize(ctx_.solver, CUSOLVER_EIG_MODE_VECTOR,
-                                                   CUBLAS_FILL_MODE_UPPER, n, A, n, lambda,
-                                                   &lwork));
+    RFM_CUSOLVER_CHECK(cusolverDnDsyevd_bufferSize(
+        ctx_.solver, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_UPPER, n, A, n, lambda, &lwork));
     work = work_.reserve(std::max(lwork, 1));
     RFM_CUSOLVER_CHECK(cusolverDnDsyevd(ctx_.solver, CUSOLVER_EIG_MODE_VECTOR,
                                         CUBLAS_FILL_MODE_UPPER, n, A, n, lambda, work, lwork,
                                         info));
     if (read_info("cusolverDnDsyevd") > 0)
-      throw BackendError("cusolverDnDsyevd did not converge on K + ridge I after Cholesky and "
-                         "LU failed; K has NaN or Inf entries or is badly scaled");
+      throw BackendError(
+          "cusolverDnDsyevd did not converge on K + ridge I after Cholesky and "
+          "LU failed; K has NaN or Inf entries or is badly scaled");
     VectorXd lam(n);
     lambda_.download(lam.data(), n, ctx_.stream);
     const double tol = n * std::numeric_limits<double>::epsilon() * lam.cwiseAbs().maxCoeff();
@@ -444,12 +440,13 @@ class CudaKernelMachine final : public KernelMachine {
     RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_T, CUBLAS_OP_N, n, c, n, &kOne, A, n,
                                  Y_.data(), n, &kZero, T, n));
     scale_rows(n, c, inv_dev, T, T, ctx_.stream);
-    RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, c, n, &kOne, A, n, T,
-                                 n, &kZero, alpha, n));
+    RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, c, n, &kOne, A, n, T, n,
+                                 &kZero, alpha, n));
     rep.method = "eigen";
-    rep.message += strfmt("; LU found it singular; solved by eigendecomposition with %d "
-                          "eigenvalues below tolerance dropped",
-                          dropped);
+    rep.message += strfmt(
+        "; LU found it singular; solved by eigendecomposition with %d "
+        "eigenvalues below tolerance dropped",
+        dropped);
     rep.residual = residual();
     return finish_solve(rep);
   }
@@ -465,11 +462,11 @@ class CudaKernelMachine final : public KernelMachine {
     const int n = n_, c = c_;
     const size_t nc = size_t(n) * c;
     double* R = R_.reserve(nc);
-    RFM_CUDA_CHECK(cudaMemcpyAsync(R, Y_.data(), sizeof(double) * nc, cudaMemcpyDeviceToDevice,
-                                   ctx_.stream));
+    RFM_CUDA_CHECK(
+        cudaMemcpyAsync(R, Y_.data(), sizeof(double) * nc, cudaMemcpyDeviceToDevice, ctx_.stream));
     const double minus_ridge = -opt_.solve.ridge;
-    RFM_CUBLAS_CHECK(cublasDaxpy(ctx_.blas, static_cast<int>(nc), &minus_ridge,
-                                 alpha_dev_.data(), 1, R, 1));
+    RFM_CUBLAS_CHECK(
+        cublasDaxpy(ctx_.blas, static_cast<int>(nc), &minus_ridge, alpha_dev_.data(), 1, R, 1));
     RFM_CUBLAS_CHECK(cublasDsymm(ctx_.blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_UPPER, n, c,
                                  &kMinusOne, K_.data(), n, alpha_dev_.data(), n, &kOne, R, n));
     double rnorm = 0, ynorm = 0;  // host pointer mode: these calls wait for their result
@@ -493,6 +490,32 @@ class CudaKernelMachine final : public KernelMachine {
 };
 
 }  // namespace
+
+int agop_block(int n, int c, int d, int m, const MachineOptions& o, size_t block_bytes) {
+  if (block_bytes == 0) block_bytes = kDefaultBlockBytes;
+  const double per_point = 8.0 * (double(n) + double(c) * d + c);
+  const double fit = std::floor(double(block_bytes) / per_point);
+  return static_cast<int>(std::min<double>(m, std::max<double>(fit, o.agop.block)));
+}
+
+int predict_block(int n, int m, size_t block_bytes) {
+  if (block_bytes == 0) block_bytes = kDefaultBlockBytes;
+  const double fit = std::floor(double(block_bytes) / (8.0 * n));
+  return static_cast<int>(std::min<double>(m, std::max(fit, 1.0)));
+}
+
+MemoryEstimate memory_estimate(int n_points, int d_in, int c_out, int slots,
+                               const MachineOptions& o, size_t block_bytes) {
+  const double n = n_points, d = d_in, c = c_out;
+  MemoryEstimate e;
+  e.kernel_matrix = 2 * 8 * n * n;  // K and F
+  e.blocks = 8 * (agop_block(n_points, c_out, d_in, n_points, o, block_bytes) * (n + c * d + c) +
+                  n * c) +                                                    // W^T, Hs, V, T
+             8 * double(predict_block(n_points, n_points, block_bytes)) * n;  // statistics
+  e.rest = 8 * (3 * n * d + 4 * n * c + 2 * d * d + 2 * d * c) +
+           4 * (2 * n + d + 1) * double(slots);  // hot, rows, off
+  return e;
+}
 
 std::unique_ptr<KernelMachine> make_machine(const MachineOptions& options, size_t block_bytes) {
   return std::make_unique<CudaKernelMachine>(options, block_bytes);
