@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "neural/neural.h"
 #include "rfm/rfm.h"
 
 namespace rfm {
@@ -136,8 +137,35 @@ std::string row(const char* phase, double sec, double flops, double peak) {
                 100 * rate / peak);
 }
 
+// The training case: median seconds per phase of a full-batch fp32 epoch of Nanda et al.'s
+// transformer (p = 113, frac 0.3, d_model 128, 4 heads, d_mlp 512), --iters epochs after one
+// warm-up; bench/torch_transformer.py times the same model in PyTorch. The peak column is
+// against the fp64 DGEMM rate, so fp32 training can exceed 100 %.
+void run_train_case(const BenchOptions& o, const std::string& name, double peak) {
+  const TransformerConfig cfg;  // d_model 128, 4 heads, d_mlp 512 (neural.h defaults)
+  const TrainBenchResult r = bench_transformer_epochs(cfg, 113, 0.3, o.iters);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  std::string out = strfmt(
+      "%s: transformer, add mod 113, %d training pairs (full batch), "
+      "d_model %d, %d heads, d_mlp %d, %zu parameters, fp32, AdamW\n",
+      name.c_str(), r.n_train, cfg.C, cfg.NH, cfg.F, r.parameters);
+  out += strfmt("  %-8s %9s %9s %9s %7s\n", "phase", "median s", "GFLOP", "GFLOP/s", "of peak");
+  out += row("forward", median(r.forward), r.flops_forward, peak);
+  out += row("backward", median(r.backward), r.flops_backward, peak);
+  out += row("update", median(r.update), 0, peak);
+  out += row("epoch", median(r.total), r.flops_forward + r.flops_backward, peak);
+  out += strfmt(
+      "  peak memory %.2f GB; %d epochs timed; fp32, so \"of peak\" (fp64 DGEMM) can pass "
+      "100 %%; bench/torch_transformer.py times PyTorch\n\n",
+      ru.ru_maxrss / 1048576.0, o.iters);
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+}
+
 // Runs one case and prints its table (in a child process).
 void run_case(const BenchOptions& o, const std::string& name, double peak) {
+  if (name == "transformer113") return run_train_case(o, name, peak);
   const auto t_setup = Clock::now();
   BenchCase bc = make_case(name);
   const RfmProblem& pb = bc.problem;
@@ -245,7 +273,8 @@ void setup_bench(CLI::App& app) {
       "bench", "Per-phase median times, GFLOP/s and peak memory of RFM iterations");
   sub->add_option("--cases", o->cases,
                   "Comma-separated cases: add61, add97, add151 (add mod p, frac 0.5), "
-                  "dense8000 (n 8000, d 200, c 100), dense8000-s2000 (AGOP on 2000 samples)")
+                  "dense8000 (n 8000, d 200, c 100), dense8000-s2000 (AGOP on 2000 samples), "
+                  "transformer113 (seconds per training epoch of the default transformer)")
       ->capture_default_str();
   sub->add_option("--iters", o->iters, "Timed iterations per case")->capture_default_str();
   add_enum_option(*sub, "--precision", o->precision,

@@ -1,6 +1,7 @@
 // neural/: the companion neural trainers (REFERENCE.md section 5): the quadratic MLP of
 // Mallinar et al. App. D, f(x) = W2 (W1 x)^2, a one-layer transformer in the configuration of
-// Nanda et al. 2023, AdamW, training loops, and the networks' feature matrices (NFM, AGOP).
+// Nanda et al. 2023, the 2-D embedding model of Musat 2024, AdamW, training loops, the
+// networks' feature matrices (NFM, AGOP), and a timing of training epochs for `rfm bench`.
 //
 // Style (STYLE.md section 1, after karpathy/llm.c): every layer is a *_forward / *_backward
 // pair written side by side; signatures put outputs first, then inputs, then sizes; backward
@@ -290,6 +291,77 @@ void transformer_backward(Transformer<T>& model, const int* tokens, const int* t
 template <typename T>
 void transformer_update(Transformer<T>& model, const AdamWConfig& cfg, double lr);
 
+// --- The 2-D embedding model of Musat 2024 (REFERENCE.md section 5; neural/embed2d.cpp) ----
+//
+// tokens [a, b] -> one embedding table W_E (C = 2 rows) -> h = e_a + e_b (Musat's "constant
+// attention") -> Linear(C, F) with bias -> ReLU -> Linear(F, V) with bias -> cross-entropy.
+// Both linear layers are PyTorch nn.Linear (bias on, as in Musat's demo: "two linear layers
+// with hidden size 64 and ReLU"); N = 17 in the paper.
+
+struct Embed2dConfig {
+  int T = 2;     // tokens per input: [a, b]
+  int Vin = 17;  // input vocabulary (the modulus N)
+  int C = 2;     // embedding dimension (Musat: 2)
+  int F = 64;    // hidden width (Musat: 64)
+  int V = 17;    // output classes (N)
+};
+
+template <typename T>
+struct Embed2dParameters {
+  T* W_E;  // (C, Vin) embeddings, column v = token v
+  T* W_1;  // (F, C)
+  T* b_1;  // (F)
+  T* W_2;  // (V, F)
+  T* b_2;  // (V)
+};
+
+template <typename T>
+struct Embed2dActivations {
+  T* h;                            // (C, B) sum of the sequence's embeddings
+  T* pre;                          // (F, B) W_1 h + b_1
+  T* post;                         // (F, B) relu(pre)
+  T* logits;                       // (V, B) W_2 post + b_2
+  T* probs;                        // (V, B)
+  T *dlogits, *dpost, *dpre, *dh;  // gradients of the activations
+};
+
+template <typename T>
+struct Embed2d {
+  Embed2dConfig config;
+  std::vector<T> param_memory, grad_memory, m_memory, v_memory;
+  Embed2dParameters<T> params{}, grads{};
+  std::vector<T> act_memory;
+  Embed2dActivations<T> acts{};
+  int max_B = 0, B = 0, step = 0;
+
+  Embed2d() = default;
+  Embed2d(const Embed2d&) = delete;
+  Embed2d& operator=(const Embed2d&) = delete;
+  size_t num_parameters() const { return param_memory.size(); }
+};
+
+// The constant-attention layer: h[:, b] = sum_t W_E[:, tokens[b*T + t]]. h (C, B), W_E (C, Vin).
+template <typename T>
+void embedding_sum_forward(T* h, const int* tokens, const T* W_E, int B, int Tn, int C);
+// dW_E[:, tokens[b*T + t]] += dh[:, b].
+template <typename T>
+void embedding_sum_backward(T* dW_E, const T* dh, const int* tokens, int B, int Tn, int C);
+
+// PyTorch's defaults from std::mt19937_64(seed): W_E ~ N(0, embed_scale^2) (nn.Embedding: 1),
+// W_1, b_1 ~ U(-1/sqrt(C), 1/sqrt(C)) and W_2, b_2 ~ U(-1/sqrt(F), 1/sqrt(F)) (nn.Linear).
+template <typename T>
+void embed2d_init(Embed2d<T>& model, const Embed2dConfig& config, int max_B, uint64_t seed,
+                  double embed_scale = 1.0);
+// tokens (B*T) ids; targets B class ids (null: no loss, returns NaN).
+template <typename T>
+T embed2d_forward(Embed2d<T>& model, const int* tokens, const int* targets, int B);
+template <typename T>
+void embed2d_zero_grad(Embed2d<T>& model);
+template <typename T>
+void embed2d_backward(Embed2d<T>& model, const int* tokens, const int* targets);
+template <typename T>
+void embed2d_update(Embed2d<T>& model, const AdamWConfig& cfg, double lr);
+
 // --- Fourier progress measures of the transformer (REFERENCE.md section 5.1; neural/fourier.cpp)
 //
 // Fourier basis on Z_p (p odd): row 0 = 1/sqrt(p), rows 2k-1 and 2k = cos(w_k x) and sin(w_k x)
@@ -372,13 +444,20 @@ struct ParticleSummary {
   double seconds = 0;
 };
 
+// Shape of N points in the plane, P (2, N) (particles or a learned 2-D embedding):
+// std / mean of their distances from the centroid (0 on a circle).
+double radius_cv(const MatrixXd& P);
+// The frequency k whose Fourier norm n_k (REFERENCE.md section 5.1, of P as an embedding table)
+// is largest, and its share of sum n_k: share 1 when e_a = R (cos, sin)(2 pi k a / N). N odd.
+void top_frequency(const MatrixXd& P, int& k, double& share);
+
 // E and its gradient G (2, N) at positions P (2, N).
 double particle_energy(const ParticleOptions& o, const MatrixXd& P, MatrixXd* G);
 ParticleSummary simulate_particles(const ParticleOptions& o);
 
 // --- Training (neural/train.cpp) ------------------------------------------------------------
 
-enum class Model { mlp, transformer };
+enum class Model { mlp, transformer, embed2d };
 const char* to_string(Model m);
 
 struct TrainOptions {
@@ -411,6 +490,10 @@ struct TrainOptions {
   bool freeze_init = false;
   /// Transformer: compute the Fourier measures (REFERENCE.md section 5.1) at logged epochs.
   bool fourier_measures = true;
+  /// 2-D embedding model: configuration (T, Vin and V are set from the task) and the standard
+  /// deviation of the initial embeddings (nn.Embedding's is 1; 0.1 learns add mod 17 better).
+  Embed2dConfig embed2d;
+  double embed_scale = 0.1;
 
   void validate() const;  // throws InputError naming the field, its value and the rule
 };
@@ -439,6 +522,8 @@ struct TrainSummary {
   std::vector<int> key_frequencies;
   MatrixXd embed_gram;
   std::vector<std::pair<std::string, MatrixXd>> weights;
+  // 2-D embedding model: the final embedding (Vin, C), row a = e_a (saved as embedding.npy).
+  MatrixXd embedding;
 
   std::string brief_report() const;
 };
@@ -460,10 +545,29 @@ TrainSummary train_network(const TrainOptions& options, const NeuralProblem& pro
 TrainSummary train_transformer(const TrainOptions& options, const NeuralProblem& problem,
                                const std::vector<EpochCallback>& callbacks);
 
+// The 2-D embedding model's loop (neural/embed2d.cpp).
+TrainSummary train_embed2d(const TrainOptions& options, const NeuralProblem& problem,
+                           const std::vector<EpochCallback>& callbacks);
+
 // metrics.csv and summary.json of a neural run; write_train_results also writes
-// NFM_final.npy and AGOP_final.npy when the summary has them.
+// NFM_final.npy and AGOP_final.npy, every named weight and embedding.npy when the summary has
+// them.
 std::string epochs_csv(const std::vector<EpochStats>& rows);
 nlohmann::json train_summary_json(const TrainSummary& s);
 void write_train_results(const std::string& dir, const TrainSummary& s);
+
+// --- Timing of training epochs (`rfm bench`; neural/bench.cpp) -------------------------------
+
+// Seconds per phase of each timed epoch of full-batch fp32 training of the transformer on add
+// mod p (random split frac, seed 0), after one untimed warm-up epoch, and the flop count of one
+// epoch's GEMMs (forward and backward; attention, elementwise work and AdamW not counted).
+struct TrainBenchResult {
+  int n_train = 0;
+  size_t parameters = 0;
+  std::vector<double> forward, backward, update, total;
+  double flops_forward = 0, flops_backward = 0;
+};
+TrainBenchResult bench_transformer_epochs(const TransformerConfig& config, int p, double frac,
+                                          int epochs);
 
 }  // namespace rfm

@@ -58,25 +58,21 @@ double particle_energy(const ParticleOptions& o, const MatrixXd& P, MatrixXd* G)
   return E;
 }
 
-namespace {
+// --- shape measures ------------------------------------------------------------------------
 
-// std / mean of the distances of the particles from their centroid. P (2, N).
 double radius_cv(const MatrixXd& P) {
+  // P (2, N): distances from the centroid, their std / mean
   const Eigen::Vector2d c = P.rowwise().mean();
   const VectorXd r = (P.colwise() - c).colwise().norm().transpose();
   const double mean = r.mean();
   return mean > 0 ? std::sqrt((r.array() - mean).square().mean()) / mean : kNaN;
 }
 
-// The frequency k whose Fourier norm n_k (REFERENCE.md section 5.1, of P as an embedding
-// table) is largest, and its share of sum n_k: share 1 when e_a = R (cos, sin)(2 pi k a / N).
 void top_frequency(const MatrixXd& P, int& k, double& share) {
   const VectorXd n = embedding_fourier_norms(P).total();
   share = n.sum() > 0 ? n.maxCoeff(&k) / n.sum() : kNaN;
   k += 1;
 }
-
-}  // namespace
 
 ParticleSummary simulate_particles(const ParticleOptions& o) {
   o.validate();

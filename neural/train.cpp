@@ -12,7 +12,15 @@
 namespace rfm {
 
 const char* to_string(Model m) {
-  return m == Model::mlp ? "mlp" : "transformer";
+  switch (m) {
+    case Model::mlp:
+      return "mlp";
+    case Model::transformer:
+      return "transformer";
+    case Model::embed2d:
+      return "embed2d";
+  }
+  return "?";
 }
 
 void TrainOptions::validate() const {
@@ -26,6 +34,9 @@ void TrainOptions::validate() const {
   RFM_CHECK(log_every >= 1, "--log-every %d must be >= 1", log_every);
   RFM_CHECK(mlp.H >= 1, "--width %d must be >= 1", mlp.H);
   RFM_CHECK(init_scale > 0, "--init-scale %g must be > 0", init_scale);
+  RFM_CHECK(embed_scale > 0, "--embed-scale %g must be > 0", embed_scale);
+  RFM_CHECK(embed2d.C >= 1 && embed2d.F >= 1, "embedding model sizes C=%d F=%d must be >= 1",
+            embed2d.C, embed2d.F);
 }
 
 std::string TrainSummary::brief_report() const {
@@ -202,6 +213,7 @@ TrainSummary train_network(const TrainOptions& o, const NeuralProblem& pb,
             pb.y_test.size(), pb.X_train.n(), pb.X_test.n());
   if (o.model == Model::mlp)
     return o.fp64 ? train_mlp<double>(o, pb, callbacks) : train_mlp<float>(o, pb, callbacks);
+  if (o.model == Model::embed2d) return train_embed2d(o, pb, callbacks);
   return train_transformer(o, pb, callbacks);
 }
 
@@ -261,6 +273,7 @@ void write_train_results(const std::string& dir, const TrainSummary& s) {
   if (s.agop.size() > 0) npy_save(dir + "/AGOP_final.npy", s.agop);
   if (s.embed_gram.size() > 0) npy_save(dir + "/EmbedGram_final.npy", s.embed_gram);
   for (const auto& [name, W] : s.weights) npy_save(dir + "/" + name + ".npy", W);
+  if (s.embedding.size() > 0) npy_save(dir + "/embedding.npy", s.embedding);
   write_text_atomic(dir + "/metrics.csv", epochs_csv(s.epochs));
   write_text_atomic(dir + "/summary.json", train_summary_json(s).dump(2) + "\n");
 }

@@ -16,27 +16,14 @@
 #include <vector>
 
 #include "data/data.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace rfm;
+using rfm::test::run_cli;
+using Result = rfm::test::CliResult;
 
 namespace {
-
-struct Result {
-  int status;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_rfm_cli(const std::string& args) {
-  const std::string cmd = std::string(RFM_BINARY) + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  char buf[4096];
-  while (size_t got = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, got);
-  r.status = pclose(pipe);
-  return r;
-}
 
 fs::path temp_dir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("rfm_test_cli_" + std::to_string(getpid())) / name;
@@ -68,8 +55,10 @@ int column(const std::vector<std::string>& header, const std::string& name) {
 
 TEST_CASE("rfm grok: gaussian RFM groks addition mod 61 and writes the run directory") {
   const fs::path out = temp_dir("grok61");
-  Result r = run_rfm_cli("grok --task add --p 61 --frac 0.5 --kernel gaussian --bandwidth 2.5 "
-                         "--iters 20 --seed 0 --save-every 10 --out " + out.string());
+  Result r = run_cli(
+      "grok --task add --p 61 --frac 0.5 --kernel gaussian --bandwidth 2.5 "
+      "--iters 20 --seed 0 --save-every 10 --out " +
+      out.string());
   INFO(r.output);
   REQUIRE(r.status == 0);
   for (const char* f : {"config.json", "split.npz", "metrics.csv", "summary.json", "M_final.npy",
@@ -154,7 +143,7 @@ TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.args);
-    Result r = run_rfm_cli(c.args);
+    Result r = run_cli(c.args);
     INFO(r.output);
     CHECK(r.status != 0);
     CHECK(r.output.find(c.expect) != std::string::npos);
@@ -164,7 +153,7 @@ TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {
 }
 
 TEST_CASE("rfm info prints the BLAS in use") {
-  Result r = run_rfm_cli("info");
+  Result r = run_cli("info");
   CHECK(r.status == 0);
   CHECK(r.output.find("OpenBLAS") != std::string::npos);
 }
@@ -195,17 +184,17 @@ TEST_CASE("rfm fit learns the relevant features of dense data; rfm predict appli
     for (int i = 0; i < yv.rows(); ++i) csv << yv(i, 0) << "\n";
   }
   const fs::path out = dir / "run";
-  Result r = run_rfm_cli("fit --x " + (dir / "X.npy").string() + " --y " + (dir / "y.npy").string() +
-                         " --x-val " + (dir / "Xv.npy").string() + " --y-val " +
-                         (dir / "yv.csv").string() + " --kernel laplace --bandwidth 10 " +
-                         "--iters 5 --out " + out.string());
+  Result r =
+      run_cli("fit --x " + (dir / "X.npy").string() + " --y " + (dir / "y.npy").string() +
+              " --x-val " + (dir / "Xv.npy").string() + " --y-val " + (dir / "yv.csv").string() +
+              " --kernel laplace --bandwidth 10 " + "--iters 5 --out " + out.string());
   INFO(r.output);
   REQUIRE(r.status == 0);
   const MatrixXd M = npy_load((out / "model_M.npy").string());
   const double relevant = M(0, 0) + M(1, 1), all = M.diagonal().sum();
   CHECK(relevant / all > 0.6);  // M concentrates on the two coordinates that matter
-  Result p = run_rfm_cli("predict " + out.string() + " --x " + (dir / "Xv.npy").string() +
-                         " --y " + (dir / "yv.csv").string());
+  Result p = run_cli("predict " + out.string() + " --x " + (dir / "Xv.npy").string() + " --y " +
+                     (dir / "yv.csv").string());
   INFO(p.output);
   REQUIRE(p.status == 0);
   const size_t at = p.output.find("accuracy ");
@@ -214,8 +203,8 @@ TEST_CASE("rfm fit learns the relevant features of dense data; rfm predict appli
   const MatrixXd P = npy_load((out / "predictions.npy").string());
   CHECK(P.rows() == 300);
   CHECK(P.cols() == 2);
-  Result bad = run_rfm_cli("fit --x " + (dir / "X.npy").string() + " --y " +
-                           (dir / "yv.csv").string() + " --out " + (dir / "bad").string());
+  Result bad = run_cli("fit --x " + (dir / "X.npy").string() + " --y " + (dir / "yv.csv").string() +
+                       " --out " + (dir / "bad").string());
   CHECK(bad.status != 0);
   CHECK(bad.output.find("400 rows but --y has 300") != std::string::npos);
 }
@@ -225,8 +214,8 @@ TEST_CASE("rfm grok: NaN or Inf stops the run with the reason and the last finit
   fs::create_directories(dir);
   npy_save((dir / "huge.npy").string(), 1e200 * MatrixXd::Identity(10, 10));
   const fs::path out = dir / "run";
-  Result r = run_rfm_cli("grok --p 5 --kernel quadratic --iters 3 --init " +
-                         (dir / "huge.npy").string() + " --out " + out.string());
+  Result r = run_cli("grok --p 5 --kernel quadratic --iters 3 --init " +
+                     (dir / "huge.npy").string() + " --out " + out.string());
   INFO(r.output);
   CHECK(r.status != 0);
   CHECK(r.output.find("NaN or Inf") != std::string::npos);

@@ -1,7 +1,12 @@
-// Helpers shared by the tests: random matrices with fixed seeds and relative errors.
+// Helpers shared by the tests: random matrices with fixed seeds, relative errors, and the `rfm`
+// program run through the shell.
 #pragma once
 
+#include <doctest/doctest.h>
+
+#include <cstdio>
 #include <random>
+#include <string>
 
 #include "data/data.h"
 
@@ -33,6 +38,24 @@ inline Inputs some_pairs(int p, int step) {
   std::vector<int> idx;
   for (int i = 0; i < ds.N(); i += step) idx.push_back(i);
   return ds.inputs.rows(idx);
+}
+
+// Runs `rfm ARGS` (the binary the build made, RFM_BINARY) through popen with stderr folded into
+// stdout. status is pclose's wait status (0 on success).
+struct CliResult {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+inline CliResult run_cli(const std::string& args) {
+  const std::string cmd = std::string(RFM_BINARY) + " " + args + " 2>&1";
+  CliResult r{-1, ""};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe);
+  char buf[4096];
+  while (size_t got = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, got);
+  r.status = pclose(pipe);
+  return r;
 }
 
 }  // namespace rfm::test
