@@ -10,8 +10,11 @@
 //   the coordinates of Z_p^* only (coords), where the R_g tile the grid.
 // - div: reflections are undefined on u = 0 (no inverse); such pairs are never fixed points.
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -88,6 +91,218 @@ AbelianGroup parse_abelian_group(const std::string& spec) {
 Dataset make_group_task(const AbelianGroup& G) {
   return make_pair_task("group", G.order(), 0,
                         [&](int a, int b) { return PairExample{a, b, G.add(a, b)}; });
+}
+
+// --- Finite groups as Cayley tables ----------------------------------------------------------
+
+namespace {
+
+constexpr int kMaxGroupOrder = 2000;  // built-in and generated groups: 4M pairs, 16 MB table
+constexpr int kMaxTableOrder = 1000;  // table:FILE, whose associativity check is O(N^3)
+
+using Perm = std::vector<int>;
+
+// (a * b)(i) = a(b(i)): b is applied first.
+Perm compose_perms(const Perm& a, const Perm& b) {
+  Perm c(b.size());
+  for (size_t i = 0; i < b.size(); ++i) c[i] = a[b[i]];
+  return c;
+}
+
+// The Cayley table of a list of permutations closed under composition, identity first.
+FiniteGroup perm_table(const std::vector<Perm>& elems, const std::string& name) {
+  std::map<Perm, int> index;
+  for (size_t i = 0; i < elems.size(); ++i) index[elems[i]] = static_cast<int>(i);
+  const int N = static_cast<int>(elems.size());
+  FiniteGroup G;
+  G.name = name;
+  G.table.resize(N, N);
+  for (int a = 0; a < N; ++a)
+    for (int b = 0; b < N; ++b) G.table(a, b) = index.at(compose_perms(elems[a], elems[b]));
+  G.identity = 0;  // both callers list the identity permutation first
+  return G;
+}
+
+// A whole decimal integer, or throws InputError with `what` naming the context.
+int parse_int(const std::string& text, const std::string& what) {
+  size_t used = 0;
+  int v = -1;
+  try {
+    v = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  RFM_CHECK(used == text.size() && !text.empty(), "%s: '%s' is not an integer", what.c_str(),
+            text.c_str());
+  return v;
+}
+
+}  // namespace
+
+int FiniteGroup::inverse(int a) const {
+  for (int b = 0; b < order(); ++b)
+    if (table(a, b) == identity) return b;
+  RFM_ASSERT(false);
+  return -1;
+}
+
+bool FiniteGroup::is_abelian() const {
+  return table == table.transpose();
+}
+
+FiniteGroup symmetric_group(int n) {
+  RFM_CHECK(n >= 2 && n <= 6, "--group S%d: S_n is available for n = 2..6", n);
+  std::vector<Perm> elems;
+  Perm p(n);
+  for (int i = 0; i < n; ++i) p[i] = i;
+  do elems.push_back(p);
+  while (std::next_permutation(p.begin(), p.end()));
+  return perm_table(elems, "S" + std::to_string(n));
+}
+
+FiniteGroup dihedral_cayley_group(int n) {
+  RFM_CHECK(n >= 1 && 2 * n <= kMaxGroupOrder, "--group D%d: D_n is available for n = 1..%d", n,
+            kMaxGroupOrder / 2);
+  FiniteGroup G;
+  G.name = "D" + std::to_string(n);
+  G.table.resize(2 * n, 2 * n);
+  // r^i r^j = r^(i+j), r^i s r^j = s r^(j-i), s r^i r^j = s r^(i+j), s r^i s r^j = r^(j-i).
+  for (int a = 0; a < 2 * n; ++a)
+    for (int b = 0; b < 2 * n; ++b) {
+      const int i = a % n, j = b % n;
+      const bool sa = a >= n, sb = b >= n;
+      const int k = sb ? (j - i + n) % n : (i + j) % n;
+      G.table(a, b) = (sa != sb ? n : 0) + k;
+    }
+  return G;
+}
+
+FiniteGroup permutation_group(const std::string& text) {
+  const std::string what = "--group perm:" + text;
+  std::vector<Perm> gens;
+  std::stringstream ss(text);
+  for (std::string part; std::getline(ss, part, ';');) {
+    Perm g;
+    std::stringstream ps(part);
+    for (std::string field; std::getline(ps, field, ',');) g.push_back(parse_int(field, what));
+    Perm sorted = g;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < sorted.size(); ++i)
+      RFM_CHECK(sorted[i] == static_cast<int>(i),
+                "%s: generator '%s' is not a permutation of 0..%zu (image list, e.g. 1,2,0)",
+                what.c_str(), part.c_str(), g.size() - 1);
+    RFM_CHECK(!g.empty() && (gens.empty() || g.size() == gens[0].size()),
+              "%s: generator '%s' does not act on %zu points like the first", what.c_str(),
+              part.c_str(), gens.empty() ? size_t(0) : gens[0].size());
+    gens.push_back(g);
+  }
+  RFM_CHECK(!gens.empty(), "%s: no generators (expected e.g. perm:1,0,2;1,2,0)", what.c_str());
+  Perm id(gens[0].size());
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<int>(i);
+  std::vector<Perm> elems{id};
+  std::map<Perm, int> seen{{id, 0}};
+  for (size_t x = 0; x < elems.size(); ++x)
+    for (const Perm& g : gens) {
+      Perm y = compose_perms(elems[x], g);
+      if (seen.count(y)) continue;
+      RFM_CHECK(static_cast<int>(elems.size()) < kMaxGroupOrder,
+                "%s generates a group of order more than %d", what.c_str(), kMaxGroupOrder);
+      seen[y] = static_cast<int>(elems.size());
+      elems.push_back(std::move(y));
+    }
+  return perm_table(elems, "perm:" + text);
+}
+
+FiniteGroup cayley_group(const IndexMatrix& T, const std::string& name) {
+  const int N = static_cast<int>(T.rows());
+  RFM_CHECK(N >= 1 && T.cols() == N,
+            "%s: a Cayley table must be a square N x N matrix, not %d x %d", name.c_str(), N,
+            static_cast<int>(T.cols()));
+  RFM_CHECK(N <= kMaxTableOrder, "%s: order %d is more than %d", name.c_str(), N, kMaxTableOrder);
+  for (int a = 0; a < N; ++a)
+    for (int b = 0; b < N; ++b)
+      RFM_CHECK(T(a, b) >= 0 && T(a, b) < N,
+                "%s is not closed: entry (row %d, column %d) = %d is not an index in 0..%d",
+                name.c_str(), a, b, T(a, b), N - 1);
+  int e = -1;
+  for (int c = 0; c < N && e < 0; ++c) {
+    bool ok = true;
+    for (int x = 0; x < N && ok; ++x) ok = T(c, x) == x && T(x, c) == x;
+    if (ok) e = c;
+  }
+  RFM_CHECK(e >= 0, "%s has no identity (no e with e*x = x*e = x for every x)", name.c_str());
+  for (int a = 0; a < N; ++a) {
+    bool found = false;
+    for (int b = 0; b < N && !found; ++b) found = T(a, b) == e && T(b, a) == e;
+    RFM_CHECK(found, "%s: element %d has no inverse (no b with %d*b = b*%d = %d, the identity)",
+              name.c_str(), a, a, a, e);
+  }
+  for (int a = 0; a < N; ++a)
+    for (int b = 0; b < N; ++b)
+      for (int c = 0; c < N; ++c)
+        RFM_CHECK(T(T(a, b), c) == T(a, T(b, c)),
+                  "%s is not associative: (%d*%d)*%d = %d but %d*(%d*%d) = %d", name.c_str(), a, b,
+                  c, T(T(a, b), c), a, b, c, T(a, T(b, c)));
+  FiniteGroup G;
+  G.name = name;
+  G.table = T;
+  G.identity = e;
+  return G;
+}
+
+FiniteGroup load_cayley_table(const std::string& path) {
+  const std::string name = "table:" + path;
+  const MatrixXd M = load_matrix(path);
+  const Eigen::Index N = M.rows();
+  RFM_CHECK(N >= 1 && M.cols() == N,
+            "%s: a Cayley table must be a square N x N matrix, not %d x %d", name.c_str(),
+            static_cast<int>(N), static_cast<int>(M.cols()));
+  IndexMatrix T(N, N);
+  for (Eigen::Index a = 0; a < N; ++a)
+    for (Eigen::Index b = 0; b < N; ++b) {
+      const double v = M(a, b);
+      RFM_CHECK(v == std::floor(v) && v >= 0 && v < double(N),
+                "%s is not closed: entry (row %d, column %d) = %g is not an index in 0..%d",
+                name.c_str(), static_cast<int>(a), static_cast<int>(b), v, static_cast<int>(N) - 1);
+      T(a, b) = static_cast<int>(v);
+    }
+  return cayley_group(T, name);
+}
+
+bool is_abelian_product_spec(const std::string& spec) {
+  return !spec.empty() && std::isdigit(static_cast<unsigned char>(spec[0]));
+}
+
+FiniteGroup parse_group(const std::string& spec) {
+  if (spec.rfind("table:", 0) == 0) return load_cayley_table(spec.substr(6));
+  if (spec.rfind("perm:", 0) == 0) return permutation_group(spec.substr(5));
+  if (is_abelian_product_spec(spec)) {
+    const AbelianGroup A = parse_abelian_group(spec);
+    RFM_CHECK(A.order() <= kMaxGroupOrder, "--group '%s': order %d is more than %d as a table",
+              spec.c_str(), A.order(), kMaxGroupOrder);
+    FiniteGroup G;
+    G.name = A.name();
+    G.table.resize(A.order(), A.order());
+    for (int a = 0; a < A.order(); ++a)
+      for (int b = 0; b < A.order(); ++b) G.table(a, b) = A.add(a, b);
+    return G;
+  }
+  const bool named = spec.size() >= 2 && (spec[0] == 'S' || spec[0] == 'D') &&
+                     std::all_of(spec.begin() + 1, spec.end(), [](char ch) {
+                       return std::isdigit(static_cast<unsigned char>(ch));
+                     });
+  RFM_CHECK(named && spec.size() <= 6,
+            "--group '%s': expected an abelian product (3x7), S<n> (S4), D<n> (D5), "
+            "perm:GENERATORS (perm:1,0,2;1,2,0) or table:FILE (.npy or .csv)",
+            spec.c_str());
+  const int n = std::stoi(spec.substr(1));
+  return spec[0] == 'S' ? symmetric_group(n) : dihedral_cayley_group(n);
+}
+
+Dataset make_group_task(const FiniteGroup& G) {
+  return make_pair_task("group", G.order(), 0, [&](int a, int b) {
+    return PairExample{a, b, G.mul(a, b)};
+  });
 }
 
 // --- Dih(A) as coordinate maps --------------------------------------------------------------
