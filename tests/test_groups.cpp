@@ -6,12 +6,12 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "data/data.h"
+#include "tests/test_util.h"
 
 using namespace rfm;
 namespace fs = std::filesystem;
@@ -73,14 +73,7 @@ std::string error_of(const std::string& spec) {
 }
 
 std::string grok_cli(const std::string& args) {
-  const std::string cmd = std::string(RFM_BINARY) + " grok " + args + " 2>&1";
-  std::string out;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  char buf[4096];
-  while (size_t got = fread(buf, 1, sizeof buf, pipe)) out.append(buf, got);
-  pclose(pipe);
-  return out;
+  return rfm::test::run_cli("grok " + args).output;
 }
 
 }  // namespace
