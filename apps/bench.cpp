@@ -33,6 +33,7 @@ struct BenchOptions {
   Precision precision = Precision::fp64;
   int threads = 0;
   std::string device = "cpu";  // cpu, cuda or auto (resolved in each case's child process)
+  int agop_block = AgopOptions{}.block;
 };
 
 struct BenchCase {
@@ -73,9 +74,7 @@ BenchCase dense_case(const std::string& name, int n, int d, int c, int samples) 
     }
     return Y;
   };
-  return {name,
-          {Inputs::from_dense(X), Inputs::from_dense(Xt), labels(X), labels(Xt)},
-          samples};
+  return {name, {Inputs::from_dense(X), Inputs::from_dense(Xt), labels(X), labels(Xt)}, samples};
 }
 
 BenchCase make_case(const std::string& name) {
@@ -84,8 +83,10 @@ BenchCase make_case(const std::string& name) {
   if (name == "add151") return modular_case(name, 151);
   if (name == "dense8000") return dense_case(name, 8000, 200, 100, 0);
   if (name == "dense8000-s2000") return dense_case(name, 8000, 200, 100, 2000);
-  RFM_CHECK(false, "unknown bench case '%s' (known: add61, add97, add151, dense8000, "
-            "dense8000-s2000)", name.c_str());
+  RFM_CHECK(false,
+            "unknown bench case '%s' (known: add61, add97, add151, dense8000, "
+            "dense8000-s2000)",
+            name.c_str());
   return {};
 }
 
@@ -100,8 +101,8 @@ double measure_dgemm_rate() {
   std::vector<double> rates;
   for (int r = 0; r < 3; ++r) {
     auto t0 = Clock::now();
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A.data(), n, B.data(),
-                n, 0.0, C.data(), n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, A.data(), n, B.data(), n,
+                0.0, C.data(), n);
     rates.push_back(2.0 * n * n * n / since(t0) / 1e9);
   }
   return median(rates);
@@ -113,8 +114,7 @@ struct Flops {
 };
 
 Flops flop_counts(const RfmProblem& pb, AgopPath path, int m) {
-  const double n = pb.X_train.n(), nt = pb.X_test.n(), d = pb.X_train.d,
-               c = pb.Y_train.cols();
+  const double n = pb.X_train.n(), nt = pb.X_test.n(), d = pb.X_train.d, c = pb.Y_train.cols();
   const double slots = pb.X_train.one_hot() ? pb.X_train.hot.cols() : 0;
   Flops f;
   f.gram = pb.X_train.one_hot() ? 0 : 2 * n * n * d;
@@ -173,6 +173,7 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   const int m = bc.agop_samples > 0 ? bc.agop_samples : n;
   RfmOptions ro;
   ro.solve.precision = o.precision;
+  ro.agop.block = o.agop_block;
   MachineOptions mo{ro.kernel, ro.solve, ro.agop};
   // --device is resolved here, in the forked child: CUDA must not be initialised before fork().
   std::string notice;
@@ -180,17 +181,19 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   if (!notice.empty()) std::fprintf(stderr, "rfm bench: %s\n", notice.c_str());
   if (backend == Backend::cuda) {
     peak = cuda_dgemm_gflops();
-    std::printf("%s on cuda: cuBLAS DGEMM 4096^3 measured at %.1f GFLOP/s (this case's peak "
-                "reference)\n", name.c_str(), peak);
+    std::printf(
+        "%s on cuda: cuBLAS DGEMM 4096^3 measured at %.1f GFLOP/s (this case's peak "
+        "reference)\n",
+        name.c_str(), peak);
   }
   auto km = KernelMachine::create(mo, backend);
   km->set_data(pb.X_train, pb.Y_train);
   const Inputs Z = m < n ? pb.X_train.rows(random_subset(n, m, 0)) : pb.X_train;
   // The CUDA backend has no Hadamard route: dense inputs take the direct one there.
-  const AgopPath path = backend == Backend::cuda && !pb.X_train.one_hot()
-                            ? AgopPath::dense
-                            : choose_agop_path(AgopPath::automatic, pb.X_train.one_hot(), n, m,
-                                               c, d);
+  const AgopPath path =
+      backend == Backend::cuda && !pb.X_train.one_hot()
+          ? AgopPath::dense
+          : choose_agop_path(AgopPath::automatic, pb.X_train.one_hot(), n, m, c, d);
   std::vector<double> gram, solve, agop, eval, update, total;
   MatrixXd M = MatrixXd::Identity(d, d);
   std::string solver;
@@ -213,14 +216,15 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   const Flops f = flop_counts(pb, path, m);
-  std::string out = strfmt("%s: n = %d train, %d test, d = %d, c = %d, AGOP over %d points "
-                           "(%s route), %s, solver %s; setup %.1f s\n",
-                           name.c_str(), n, pb.X_test.n(), d, c, m, to_string(path),
-                           to_string(o.precision), solver.c_str(), since(t_setup) - [&] {
-                             double s = 0;
-                             for (double t : total) s += t;
-                             return s;
-                           }());
+  std::string out = strfmt(
+      "%s: n = %d train, %d test, d = %d, c = %d, AGOP over %d points "
+      "(%s route), %s, solver %s; setup %.1f s\n",
+      name.c_str(), n, pb.X_test.n(), d, c, m, to_string(path), to_string(o.precision),
+      solver.c_str(), since(t_setup) - [&] {
+        double s = 0;
+        for (double t : total) s += t;
+        return s;
+      }());
   out += strfmt("  %-8s %9s %9s %9s %7s\n", "phase", "median s", "GFLOP", "GFLOP/s", "of peak");
   out += row("gram", median(gram), f.gram, peak);
   out += row("solve", median(solve), f.solve, peak);
@@ -228,8 +232,8 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   out += row("eval", median(eval), f.eval, peak);
   out += row("update", median(update), 0, peak);
   out += row("total", median(total), f.gram + f.solve + f.agop + f.eval, peak);
-  out += strfmt("  peak memory %.2f GB; %d iterations timed\n\n", ru.ru_maxrss / 1048576.0,
-                o.iters);
+  out +=
+      strfmt("  peak memory %.2f GB; %d iterations timed\n\n", ru.ru_maxrss / 1048576.0, o.iters);
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);
 }
@@ -241,9 +245,10 @@ void run_bench(const BenchOptions& o) {
     omp_set_num_threads(o.threads);
   }
   const double peak = measure_dgemm_rate();
-  std::printf("rfm bench: %s\n  DGEMM 2000^3 measured at %.1f GFLOP/s (the peak column's "
-              "reference)\n\n",
-              blas_description().c_str(), peak);
+  std::printf(
+      "rfm bench: %s\n  DGEMM 2000^3 measured at %.1f GFLOP/s (the peak column's "
+      "reference)\n\n",
+      blas_description().c_str(), peak);
   std::fflush(stdout);
   std::stringstream list(o.cases);
   for (std::string name; std::getline(list, name, ',');) {
@@ -262,8 +267,7 @@ void run_bench(const BenchOptions& o) {
     }
     int status = 0;
     waitpid(pid, &status, 0);
-    RFM_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bench case %s failed",
-              name.c_str());
+    RFM_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bench case %s failed", name.c_str());
   }
 }
 
@@ -277,11 +281,14 @@ void setup_bench(CLI::App& app) {
                   "transformer113 (seconds per training epoch of the default transformer)")
       ->capture_default_str();
   sub->add_option("--iters", o->iters, "Timed iterations per case")->capture_default_str();
-  add_enum_option(*sub, "--precision", o->precision,
-                  {{"fp64", Precision::fp64}, {"fp32", Precision::fp32},
-                   {"mixed", Precision::mixed}},
-                  "Solve precision");
+  add_enum_option(
+      *sub, "--precision", o->precision,
+      {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
+      "Solve precision");
   sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
+      ->capture_default_str();
+  sub->add_option("--agop-block", o->agop_block, "AGOP points per block (as rfm grok)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda, or auto (the GPU when usable)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
