@@ -126,7 +126,8 @@ Flops flop_counts(const RfmProblem& pb, AgopPath path, int m) {
   else
     f.agop = 2 * n * m * c * d + m * c * d * d;
   f.agop += 4 * d * d * d;  // M Ghat M
-  f.eval = 2 * (n + nt) * n * c + (pb.X_train.one_hot() ? 0 : 2 * (n + nt) * n * d);
+  // Training predictions reuse the kept K (no Gram); the test set needs its dense Gram.
+  f.eval = 2 * (n + nt) * n * c + (pb.X_train.one_hot() ? 0 : 2 * nt * n * d);
   return f;
 }
 

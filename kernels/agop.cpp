@@ -183,10 +183,13 @@ MatrixXd agop_inner_hadamard(const Kernel& k, const MatrixXd& X, const MatrixXd&
     }
     const MatrixXd C1 = X.transpose() * QZ;
     G -= C1 + C1.transpose();
-    G += Z.transpose() * V.rowwise().squaredNorm().asDiagonal() * Z;
+    const VectorXd vnorm2 = V.rowwise().squaredNorm();
+    G += Z.transpose() * vnorm2.asDiagonal() * Z;
   }
   if (centering) {
-    MatrixXd Hbar = X.transpose() * (W.rowwise().sum().asDiagonal() * alpha);  // (d, c)
+    // Evaluated first: inside the product Eigen would redo the n x m sum for every entry.
+    const VectorXd wsum = W.rowwise().sum();
+    MatrixXd Hbar = X.transpose() * (wsum.asDiagonal() * alpha);  // (d, c)
     if (k.radial()) Hbar -= Z.transpose() * V;
     Hbar /= double(m);
     G -= double(m) * Hbar * Hbar.transpose();
