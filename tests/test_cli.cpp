@@ -20,6 +20,7 @@
 
 namespace fs = std::filesystem;
 using namespace rfm;
+using rfm::test::read_csv;
 using rfm::test::run_cli;
 using Result = rfm::test::CliResult;
 
@@ -30,18 +31,6 @@ fs::path temp_dir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir.parent_path());
   return dir;
-}
-
-std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    rows.push_back(cells);
-  }
-  return rows;
 }
 
 int column(const std::vector<std::string>& header, const std::string& name) {

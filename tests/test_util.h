@@ -5,8 +5,11 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "data/data.h"
 
@@ -56,6 +59,19 @@ inline CliResult run_cli(const std::string& args) {
   while (size_t got = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, got);
   r.status = pclose(pipe);
   return r;
+}
+
+// The cells of a comma-separated file, row by row (no quoting: the files our runs write).
+inline std::vector<std::vector<std::string>> read_csv(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
 }
 
 }  // namespace rfm::test
