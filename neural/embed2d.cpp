@@ -229,60 +229,24 @@ TrainSummary train_embed2d_t(const TrainOptions& o, const NeuralProblem& pb,
   };
 
   std::mt19937_64 gen(o.seed ^ 0x9e3779b97f4a7c15ull);  // batch order, apart from the init
-  std::vector<int> order(n), tb(size_t(batch) * 2), yb(batch);
-  for (int i = 0; i < n; ++i) order[i] = i;
-  auto t_log = Clock::now();
-  auto log_epoch = [&](int epoch) {
-    const auto t0 = Clock::now();
-    EpochStats st;
-    st.epoch = epoch;
+  std::vector<int> tb(size_t(batch) * 2), yb(batch);
+  auto step = [&](const int* idx, int B, double lr) {
+    for (int j = 0; j < B; ++j) {
+      std::copy_n(tok_tr.begin() + size_t(idx[j]) * 2, 2, tb.begin() + size_t(j) * 2);
+      yb[j] = pb.y_train[idx[j]];
+    }
+    embed2d_forward(model, tb.data(), yb.data(), B);
+    embed2d_zero_grad(model);
+    embed2d_backward(model, tb.data(), yb.data());
+    embed2d_update(model, o.adamw, lr);
+  };
+  auto measure = [&](EpochStats& st) {
     embed2d_evaluate(model, tok_tr, pb.y_train, st.train_loss, st.train_acc);
     embed2d_evaluate(model, tok_te, pb.y_test, st.test_loss, st.test_acc);
     st.weight_norm = weight_norm(model.param_memory);
     shape_measures(embedding(), st);
-    sum.eval_seconds += since(t0);
-    st.seconds = since(t_log);
-    t_log = Clock::now();
-    sum.epochs.push_back(st);
-    Decision d = Decision::proceed;
-    for (const EpochCallback& cb : callbacks)
-      if (cb(st) == Decision::stop) d = Decision::stop;
-    return d;
   };
-  sum.message = strfmt("trained %d epochs", o.epochs);
-  if (log_epoch(0) == Decision::stop) {
-    sum.termination = Termination::stopped;
-    sum.message = "stopped by a callback at epoch 0";
-  }
-  for (int epoch = 1; epoch <= o.epochs && sum.termination == Termination::completed; ++epoch) {
-    const auto t0 = Clock::now();
-    if (batch < n) std::shuffle(order.begin(), order.end(), gen);
-    for (int s = 0; s < n; s += batch) {
-      const int B = std::min(batch, n - s);
-      for (int j = 0; j < B; ++j) {
-        std::copy_n(tok_tr.begin() + size_t(order[s + j]) * 2, 2, tb.begin() + size_t(j) * 2);
-        yb[j] = pb.y_train[order[s + j]];
-      }
-      embed2d_forward(model, tb.data(), yb.data(), B);
-      embed2d_zero_grad(model);
-      embed2d_backward(model, tb.data(), yb.data());
-      const double lr = o.warmup_steps == 0
-                            ? o.adamw.lr
-                            : o.adamw.lr * std::min(1.0, double(sum.steps) / o.warmup_steps);
-      embed2d_update(model, o.adamw, lr);
-      sum.steps += 1;
-    }
-    sum.train_seconds += since(t0);
-    if (epoch % o.log_every == 0 || epoch == o.epochs)
-      if (log_epoch(epoch) == Decision::stop) {
-        sum.termination = Termination::stopped;
-        sum.message = strfmt("stopped by a callback at epoch %d", epoch);
-      }
-  }
-  for (const EpochStats& e : sum.epochs) {
-    if (sum.first_epoch_test_050 < 0 && e.test_acc >= 0.5) sum.first_epoch_test_050 = e.epoch;
-    if (sum.first_epoch_test_099 < 0 && e.test_acc >= 0.99) sum.first_epoch_test_099 = e.epoch;
-  }
+  run_epochs(o, n, batch, false, gen, callbacks, step, measure, sum);
   const Embed2dParameters<T>& p = model.params;
   sum.embedding = embedding().transpose();  // (Vin, C), row a = e_a
   sum.weights = {{"W_E", embedding()},

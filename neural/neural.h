@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -538,6 +539,17 @@ struct NeuralProblem {
 };
 
 using EpochCallback = std::function<Decision(const EpochStats&)>;
+
+// The epoch loop every trainer shares (neural/train.cpp). Epoch 0 is measured before training;
+// epochs 1..o.epochs shuffle the order of the n training points (always when shuffle_full_batch,
+// else only when batch < n, with gen) and call step(indices, B, lr) for each batch of B points
+// with the warmed-up learning rate; measure(st) fills the stats of epoch 0, every o.log_every
+// epochs and the last, which are recorded in sum.epochs and handed to the callbacks (a stop ends
+// training). Train and evaluation seconds accumulate in sum; first_epoch_test_* are set at the end.
+void run_epochs(const TrainOptions& o, int n, int batch, bool shuffle_full_batch,
+                std::mt19937_64& gen, const std::vector<EpochCallback>& callbacks,
+                const std::function<void(const int* indices, int B, double lr)>& step,
+                const std::function<void(EpochStats& st)>& measure, TrainSummary& sum);
 
 TrainSummary train_network(const TrainOptions& options, const NeuralProblem& problem,
                            const std::vector<EpochCallback>& callbacks);

@@ -68,12 +68,50 @@ double scheduled_lr(const TrainOptions& o, int k) {
   return o.adamw.lr * std::min(1.0, double(k) / o.warmup_steps);
 }
 
-void finish(TrainSummary& s) {
-  for (const EpochStats& e : s.epochs) {
-    if (s.first_epoch_test_050 < 0 && e.test_acc >= 0.5) s.first_epoch_test_050 = e.epoch;
-    if (s.first_epoch_test_099 < 0 && e.test_acc >= 0.99) s.first_epoch_test_099 = e.epoch;
+}  // namespace
+
+void run_epochs(const TrainOptions& o, int n, int batch, bool shuffle_full_batch,
+                std::mt19937_64& gen, const std::vector<EpochCallback>& callbacks,
+                const std::function<void(const int* indices, int B, double lr)>& step,
+                const std::function<void(EpochStats& st)>& measure, TrainSummary& sum) {
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  auto t_log = Clock::now();
+  auto log_epoch = [&](int epoch) {
+    const auto t0 = Clock::now();
+    EpochStats st;
+    st.epoch = epoch;
+    measure(st);
+    sum.eval_seconds += since(t0);
+    st.seconds = since(t_log);
+    t_log = Clock::now();
+    sum.epochs.push_back(st);
+    bool stop = false;
+    for (const EpochCallback& cb : callbacks) stop |= cb(st) == Decision::stop;
+    if (!stop) return;
+    sum.termination = Termination::stopped;
+    sum.message = strfmt("stopped by a callback at epoch %d", epoch);
+  };
+  sum.termination = Termination::completed;
+  sum.message = strfmt("trained %d epochs", o.epochs);
+  log_epoch(0);
+  for (int epoch = 1; epoch <= o.epochs && sum.termination == Termination::completed; ++epoch) {
+    const auto t0 = Clock::now();
+    if (shuffle_full_batch || batch < n) std::shuffle(order.begin(), order.end(), gen);
+    for (int s = 0; s < n; s += batch) {
+      step(order.data() + s, std::min(batch, n - s), scheduled_lr(o, sum.steps));
+      sum.steps += 1;
+    }
+    sum.train_seconds += since(t0);
+    if (epoch % o.log_every == 0 || epoch == o.epochs) log_epoch(epoch);
+  }
+  for (const EpochStats& e : sum.epochs) {
+    if (sum.first_epoch_test_050 < 0 && e.test_acc >= 0.5) sum.first_epoch_test_050 = e.epoch;
+    if (sum.first_epoch_test_099 < 0 && e.test_acc >= 0.99) sum.first_epoch_test_099 = e.epoch;
   }
 }
+
+namespace {
 
 // --- MLP ------------------------------------------------------------------------------------
 
@@ -142,15 +180,19 @@ TrainSummary train_mlp(const TrainOptions& o, const NeuralProblem& pb,
   mlp_init(model, cfg, eval_B, o.seed, o.init_scale);
 
   std::mt19937_64 gen(o.seed ^ 0x9e3779b97f4a7c15ull);  // batch order, apart from the init
-  std::vector<int> order(n), yb(batch);
-  std::iota(order.begin(), order.end(), 0);
+  std::vector<int> yb(batch);
   Mat<T> xb(cfg.D, batch);
-  auto t_log = Clock::now();
-
-  auto log_epoch = [&](int epoch) {
-    const auto t0 = Clock::now();
-    EpochStats st;
-    st.epoch = epoch;
+  auto step = [&](const int* idx, int B, double lr) {
+    for (int j = 0; j < B; ++j) {
+      xb.col(j) = Xtr.col(idx[j]);
+      yb[j] = pb.y_train[idx[j]];
+    }
+    mlp_forward(model, xb.data(), yb.data(), B);
+    mlp_zero_grad(model);
+    mlp_backward(model, xb.data(), yb.data());
+    mlp_update(model, o.adamw, lr);
+  };
+  auto measure = [&](EpochStats& st) {
     mlp_evaluate(model, Xtr, pb.y_train, st.train_loss, st.train_acc);
     mlp_evaluate(model, Xte, pb.y_test, st.test_loss, st.test_acc);
     st.weight_norm = weight_norm(model.param_memory);
@@ -158,46 +200,8 @@ TrainSummary train_mlp(const TrainOptions& o, const NeuralProblem& pb,
     nfa_measures(f, pb, st);
     sum.nfm = f.nfm;
     sum.agop = f.agop;
-    sum.eval_seconds += since(t0);
-    st.seconds = since(t_log);
-    t_log = Clock::now();
-    sum.epochs.push_back(st);
-    Decision d = Decision::proceed;
-    for (const EpochCallback& cb : callbacks)
-      if (cb(st) == Decision::stop) d = Decision::stop;
-    return d;
   };
-
-  sum.termination = Termination::completed;
-  sum.message = strfmt("trained %d epochs", o.epochs);
-  if (log_epoch(0) == Decision::stop) {
-    sum.termination = Termination::stopped;
-    sum.message = "stopped by a callback at epoch 0";
-  }
-  for (int epoch = 1; epoch <= o.epochs && sum.termination == Termination::completed; ++epoch) {
-    const auto t0 = Clock::now();
-    std::shuffle(order.begin(), order.end(), gen);
-    for (int s = 0; s < n; s += batch) {
-      const int B = std::min(batch, n - s);
-      for (int j = 0; j < B; ++j) {
-        xb.col(j) = Xtr.col(order[s + j]);
-        yb[j] = pb.y_train[order[s + j]];
-      }
-      mlp_forward(model, xb.data(), yb.data(), B);
-      mlp_zero_grad(model);
-      mlp_backward(model, xb.data(), yb.data());
-      mlp_update(model, o.adamw, scheduled_lr(o, sum.steps));
-      sum.steps += 1;
-    }
-    sum.train_seconds += since(t0);
-    if (epoch % o.log_every == 0 || epoch == o.epochs) {
-      if (log_epoch(epoch) == Decision::stop) {
-        sum.termination = Termination::stopped;
-        sum.message = strfmt("stopped by a callback at epoch %d", epoch);
-      }
-    }
-  }
-  finish(sum);
+  run_epochs(o, n, batch, true, gen, callbacks, step, measure, sum);
   sum.total_seconds = since(t_start);
   return sum;
 }
