@@ -1,5 +1,6 @@
 // The CPU KernelMachine: pair statistics and AGOP from kernels/, solves from solvers/, BLAS
 // and LAPACK (OpenBLAS) underneath (kernels.h).
+#include <cblas.h>
 #include <omp.h>
 
 #include <chrono>
@@ -66,8 +67,7 @@ class CpuKernelMachine final : public KernelMachine {
         cpu_memory_estimate(X.n(), X.d, static_cast<int>(Y.cols()), X.one_hot(), opt_));
     X_ = X;
     Y_ = Y;
-    K_.resize(X.n(), X.n());  // kernel values, kept intact for the training predictions
-    F_.resize(X.n(), X.n());  // the solver's scratch, then the AGOP weights
+    K_.resize(X.n(), X.n());  // the solver factors it in place and restores it (symmetric)
   }
 
   SolveReport fit(const MatrixXd& M) override {
@@ -84,33 +84,34 @@ class CpuKernelMachine final : public KernelMachine {
       rep.message = "the kernel matrix has NaN or Inf entries (is M finite and moderately scaled?)";
       return rep;
     }
-    F_ = K_;
-    SolveReport rep = solver_->solve(F_, Y_, alpha_);
+    SolveReport rep = solver_->solve(K_, Y_, alpha_);
     times.solve += seconds_since(t0);
-    M_ = M;
     return rep;
   }
 
   MatrixXd predict(const Inputs& Z) override {
     auto t0 = std::chrono::steady_clock::now();
-    MatrixXd out = same_points(Z, X_) ? MatrixXd(K_ * alpha_)
-                                      : rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
+    MatrixXd out;
+    if (same_points(Z, X_)) {
+      out.resize(X_.n(), alpha_.cols());
+      cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, X_.n(), int(alpha_.cols()), 1.0, K_.data(),
+                  X_.n(), alpha_.data(), X_.n(), 0.0, out.data(), X_.n());
+    } else {
+      out = rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
+    }
     times.predict += seconds_since(t0);
     return out;
   }
 
   MatrixXd agop(const Inputs& Z) override {
     auto t0 = std::chrono::steady_clock::now();
-    // For the training points the weights fill the (n, n) buffer the solve has finished with;
-    // Gaussian weights are a multiple of the kernel values already in K.
-    const bool train = same_points(Z, X_);
-    if (train && opt_.kernel.weight_per_value() > 0) {
-      F_ = K_ * opt_.kernel.weight_per_value();
-    } else if (train) {
-      pair_stats(opt_.kernel, X_, X_, M_, F_);
-      apply_weights(opt_.kernel, F_);
-    }
-    MatrixXd G = rfm::agop(opt_.kernel, X_, alpha_, M_, Z, opt_.agop, train ? &F_ : nullptr, &ws_);
+    // Gaussian weights are a multiple of the kernel values in K, and the Jacobians are linear
+    // in (weights o alpha): K with alpha scaled serves as the weights. Other kernels compute
+    // their weights a block at a time inside agop().
+    const double per_value = opt_.kernel.weight_per_value();
+    MatrixXd G = same_points(Z, X_) && per_value > 0
+                     ? rfm::agop(opt_.kernel, X_, per_value * alpha_, M_, Z, opt_.agop, &K_, &ws_)
+                     : rfm::agop(opt_.kernel, X_, alpha_, M_, Z, opt_.agop, nullptr, &ws_);
     times.agop += seconds_since(t0);
     return G;
   }
@@ -121,20 +122,20 @@ class CpuKernelMachine final : public KernelMachine {
   MachineOptions opt_;
   std::unique_ptr<SpdSolver> solver_;
   Inputs X_;
-  MatrixXd Y_, K_, F_, alpha_, M_;  // K_, F_: (n, n)
-  KernelWorkspace ws_;              // predict and AGOP scratch, reused by every iteration
+  MatrixXd Y_, K_, alpha_, M_;  // K_: (n, n) kernel values
+  KernelWorkspace ws_;          // predict and AGOP scratch, reused by every iteration
 };
 
 }  // namespace
 
 double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptions& o) {
   const double N = n, b = o.agop.block, threads = std::max(1, omp_get_max_threads());
-  double bytes = 2 * N * N * 8;                                  // K and the solver's scratch
+  double bytes = N * N * 8;                                      // K, factored in place
   if (o.solve.precision != Precision::fp64) bytes += N * N * 4;  // the fp32 factor
   bytes += 2048 * N * 8;                                         // prediction block
   bytes += threads * (2 * N * b + b * c * d) * 8;                // AGOP blocks
   if (choose_agop_path(o.agop.path, one_hot, N, N, c, d) == AgopPath::hadamard)
-    bytes += (N * N + 2 * N * b) * 8;  // P = W W^T and a column block
+    bytes += (N * N * (o.kernel.weight_per_value() > 0 ? 1 : 2) + 2 * N * b) * 8;  // P, W, block
   return bytes;
 }
 

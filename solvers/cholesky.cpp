@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -43,7 +44,7 @@ static void check_lapack_args(const char* routine, lapack_int info) {
 
 double relative_residual(const MatrixXd& A, double ridge, const MatrixXd& X, const MatrixXd& Y) {
   MatrixXd R = Y - ridge * X;
-  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, static_cast<int>(A.rows()),
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, static_cast<int>(A.rows()),
               static_cast<int>(X.cols()), -1.0, A.data(), static_cast<int>(A.rows()), X.data(),
               static_cast<int>(X.rows()), 1.0, R.data(), static_cast<int>(R.rows()));
   const double ynorm = Y.norm();
@@ -54,12 +55,19 @@ double relative_residual(const MatrixXd& A, double ridge, const MatrixXd& X, con
 
 namespace {
 
-// Restores A + ridge I after a failed dpotrf('L'): the strict upper triangle is untouched and
-// the diagonal was saved before.
-void restore_from_upper(MatrixXd& A, const VectorXd& diag) {
-  const Eigen::Index n = A.rows();
-  for (Eigen::Index j = 0; j < n; ++j)
-    for (Eigen::Index i = j + 1; i < n; ++i) A(i, j) = A(j, i);
+// Copies the strict lower triangle of A onto the strict upper one and sets the diagonal: undoes
+// an in-place dpotrf('U'), which leaves the strict lower triangle untouched. Tiles of 64 x 64 keep
+// the transposed reads in cache.
+void restore_from_lower(MatrixXd& A, const VectorXd& diag) {
+  const Eigen::Index n = A.rows(), tile = 64;
+  for (Eigen::Index j0 = 0; j0 < n; j0 += tile) {
+    const Eigen::Index jb = std::min(tile, n - j0);
+    for (Eigen::Index i0 = 0; i0 <= j0; i0 += tile) {
+      const Eigen::Index ib = std::min(tile, n - i0);
+      for (Eigen::Index j = j0; j < j0 + jb; ++j)
+        for (Eigen::Index i = i0; i < std::min(i0 + ib, j); ++i) A(i, j) = A(j, i);
+    }
+  }
   A.diagonal() = diag;
 }
 
@@ -89,19 +97,22 @@ class LapackCholesky final : public SpdSolver {
     return solve_fp64(A, Y, alpha, opt_.ridge);
   }
 
-  // Shared by the other precisions as their last resort.
+  // Shared by the other precisions as their last resort. A is K on entry and again on return:
+  // Cholesky overwrites the upper triangle and the diagonal, which are restored from the lower
+  // triangle and a saved diagonal (the fallbacks restore from a copy).
   static SolveReport solve_fp64(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha, double ridge) {
     const lapack_int n = static_cast<lapack_int>(A.rows()), c = static_cast<lapack_int>(Y.cols());
     RFM_ASSERT(A.cols() == n && Y.rows() == n);
-    A.diagonal().array() += ridge;
     const VectorXd diag = A.diagonal();
+    A.diagonal().array() += ridge;
     SolveReport rep;
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, A.data(), n);
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, A.data(), n);
     check_lapack_args("dpotrf", info);
     alpha = Y;
     if (info == 0) {
       check_lapack_args(
-          "dpotrs", LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', n, c, A.data(), n, alpha.data(), n));
+          "dpotrs", LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', n, c, A.data(), n, alpha.data(), n));
+      restore_from_lower(A, diag);
       rep.method = "cholesky";
       return rep;
     }
@@ -110,8 +121,9 @@ class LapackCholesky final : public SpdSolver {
         "Cholesky failed: leading minor %d of K + ridge I is not positive "
         "definite",
         static_cast<int>(info));
-    restore_from_upper(A, diag);
-    MatrixXd copy = A;  // kept for the last resort; LU overwrites A
+    restore_from_lower(A, diag);
+    const MatrixXd K = A;  // LU and the eigendecomposition overwrite their argument
+    A.diagonal().array() += ridge;
     std::vector<lapack_int> ipiv(n);
     info = LAPACKE_dgetrf_work(LAPACK_COL_MAJOR, n, n, A.data(), n, ipiv.data());
     check_lapack_args("dgetrf", info);
@@ -120,17 +132,18 @@ class LapackCholesky final : public SpdSolver {
                                                       ipiv.data(), alpha.data(), n));
       rep.method = "lu";
       rep.message += "; solved by pivoted LU";
-      rep.residual = relative_residual(copy, 0.0, alpha, Y);
-      return rep;
+    } else {
+      A = K;
+      A.diagonal().array() += ridge;
+      int dropped = solve_by_eigen(A, Y, alpha);
+      rep.method = "eigen";
+      rep.message += strfmt(
+          "; LU found it singular; solved by eigendecomposition with %d "
+          "eigenvalues below tolerance dropped",
+          dropped);
     }
-    MatrixXd work = copy;
-    int dropped = solve_by_eigen(work, Y, alpha);
-    rep.method = "eigen";
-    rep.message += strfmt(
-        "; LU found it singular; solved by eigendecomposition with %d "
-        "eigenvalues below tolerance dropped",
-        dropped);
-    rep.residual = relative_residual(copy, 0.0, alpha, Y);
+    A = K;
+    rep.residual = relative_residual(A, ridge, alpha, Y);
     return rep;
   }
 
@@ -184,7 +197,7 @@ class FloatCholesky final : public SpdSolver {
     double prev = std::numeric_limits<double>::infinity();
     for (int step = 0; step <= opt_.max_refine_steps; ++step) {
       MatrixXd R = Y - opt_.ridge * alpha;
-      cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, int(A.rows()), int(alpha.cols()), -1.0,
+      cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, int(A.rows()), int(alpha.cols()), -1.0,
                   A.data(), int(A.rows()), alpha.data(), int(alpha.rows()), 1.0, R.data(),
                   int(R.rows()));
       rep.residual = R.norm() / ynorm;

@@ -42,6 +42,30 @@ TEST_CASE("SPD solve recovers a manufactured solution in every precision") {
   }
 }
 
+TEST_CASE("every solver leaves A as it found it, bit for bit") {
+  // n = 150 spans several 64 x 64 tiles of the triangle restore, with a ragged last one.
+  const int n = 150;
+  MatrixXd A = random_spd(n, 6, 1.0);
+  A = (0.5 * (A + A.transpose())).eval();  // exactly symmetric: the upper triangle comes back too
+  const MatrixXd Y = random_matrix(n, 4, 7);
+  for (Precision p : {Precision::fp64, Precision::fp32, Precision::mixed}) {
+    CAPTURE(to_string(p));
+    MatrixXd work = A, alpha;
+    SpdSolver::create({0.3, p})->solve(work, Y, alpha);
+    CHECK(work == A);
+    CHECK(relative_residual(A, 0.3, alpha, Y) < (p == Precision::fp32 ? 1e-4 : 1e-12));
+  }
+  // Symmetric only up to rounding (as kernel matrices are): the lower triangle comes back as it
+  // was and the upper becomes its transpose.
+  const MatrixXd B = random_spd(n, 8, 1.0);
+  REQUIRE(B != B.transpose());
+  MatrixXd work = B, alpha;
+  SpdSolver::create({0.0, Precision::fp64})->solve(work, Y, alpha);
+  const MatrixXd lower = B.triangularView<Eigen::Lower>();
+  CHECK(MatrixXd(work.triangularView<Eigen::Lower>()) == lower);
+  CHECK(work == work.transpose());
+}
+
 TEST_CASE("a failed Cholesky falls back to LU and says so") {
   const int n = 6;
   MatrixXd A = random_matrix(n, n, 3);
@@ -55,6 +79,7 @@ TEST_CASE("a failed Cholesky falls back to LU and says so") {
     CHECK(rep.method == "lu");
     CHECK(rep.message.find("not positive definite") != std::string::npos);
     CHECK(rel_error(alpha, X) < 1e-10);
+    CHECK(work == A);
   }
 }
 
@@ -68,6 +93,7 @@ TEST_CASE("a singular system is solved in the least-squares sense by eigendecomp
   SolveReport rep = SpdSolver::create({0.0, Precision::fp64})->solve(work, Y, alpha);
   CHECK(rep.fallback);
   CHECK(rep.method == "eigen");
+  CHECK(work == A);
   CHECK(relative_residual(A, 0.0, alpha, Y) < 1e-12);
   // The minimum-norm solution lies in span(v).
   CHECK(rel_error(alpha, v * (v.dot(VectorXd::Ones(4)) / v.squaredNorm())) < 1e-12);
