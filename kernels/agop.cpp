@@ -122,11 +122,18 @@ void subtract_radial_term(const Inputs& ZJ, const MatrixXd& VJ, Ref Hs) {
 
 // V = W_J^T alpha (b, c) from the one-hot sums: every training point has exactly one hot
 // coordinate in slot 0, so summing B[:, k] over slot 0's coordinates gives sum_i w_ij alpha_i.
-MatrixXd weighted_alpha_from_sums(const HotGroups& g, ConstRef Hs, int b, int c) {
+// Hs may start from a shift -C (see agop_inner): its rows of those coordinates are added back.
+MatrixXd weighted_alpha_from_sums(const HotGroups& g, ConstRef Hs, const MatrixXd* shift, int b,
+                                  int c) {
   MatrixXd V = MatrixXd::Zero(b, c);
+  Eigen::RowVectorXd added = Eigen::RowVectorXd::Zero(c);
   const std::vector<int>& off = g.off[0];
-  for (size_t k = 0; k + 1 < off.size(); ++k)
-    if (off[k + 1] > off[k]) V += Eigen::Map<const MatrixXd>(Hs.col(k).data(), b, c);
+  for (size_t k = 0; k + 1 < off.size(); ++k) {
+    if (off[k + 1] == off[k]) continue;
+    V += Eigen::Map<const MatrixXd>(Hs.col(k).data(), b, c);
+    if (shift) added += shift->row(k);
+  }
+  if (shift) V.rowwise() += added;
   return V;
 }
 
@@ -213,8 +220,9 @@ AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, 
 // (d is small), but independent blocks do. Centering uses the shifted-data identity
 //   sum_j (H_j - Hbar)(H_j - Hbar)^T = sum_j (H_j - C)(H_j - C)^T - D D^T / m,
 //   D = sum_j (H_j - C),
-// with C the mean of the first block, so that no second pass over the weights is needed and
-// the correction stays small (C is already close to Hbar).
+// with C the mean of a small first block (computed alone, before the others), so that no second
+// pass over the weights is needed and the correction stays small (C is already close to Hbar).
+// The other blocks start their sums from -C instead of 0, so the shift costs no extra pass.
 MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
                     const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights,
                     KernelWorkspace* ws) {
@@ -235,13 +243,15 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
   std::unique_ptr<HotGroups> groups = onehot ? std::make_unique<HotGroups>(X, alpha) : nullptr;
 
-  const int blocks = (m + block - 1) / block;
-  const int threads = std::max(1, std::min(omp_get_max_threads(), blocks));
+  // The first block is small: it runs alone, to give the shift C to all the others.
+  const int first = std::min(std::min(block, 32), m);
+  const int blocks = (m - first + block - 1) / block;
+  const int threads = std::max(1, std::min(omp_get_max_threads(), std::max(blocks, 1)));
   if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
   std::vector<AgopSums> sums(threads, AgopSums{MatrixXd::Zero(d, d), MatrixXd::Zero(d, c)});
 
-  // Hs of block [j0, j0 + b): Jacobian sums minus the radial term, not centred.
-  auto block_sums = [&](int j0, int b, KernelWorkspace::PerThread& t) {
+  // Hs of block [j0, j0 + b): Jacobian sums minus the radial term, minus the shift when given.
+  auto block_sums = [&](int j0, int b, const MatrixXd* shift, KernelWorkspace::PerThread& t) {
     const Inputs ZJ = Z.rows(iota_range(j0, b));
     Eigen::Map<MatrixXd> Wbuf = t.W.matrix(n, weights ? 0 : b);
     if (!weights) {
@@ -250,40 +260,46 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
     }
     ConstRef W = weights ? ConstRef(weights->middleCols(j0, b)) : ConstRef(Wbuf);
     Eigen::Map<MatrixXd> Hs = t.Hs.matrix(static_cast<Eigen::Index>(b) * c, d);
-    Hs.setZero();
+    for (int kk = 0; kk < d; ++kk) {
+      Eigen::Map<MatrixXd> H(Hs.col(kk).data(), b, c);
+      if (shift)
+        H.rowwise() = -shift->row(kk);
+      else
+        H.setZero();
+    }
     if (onehot)
       jacobian_sums_onehot(*groups, W, t.Wg, Hs);
     else
       jacobian_sums_dense(Xdense, alpha, W, Hs);
     if (!k.radial()) return Hs;
-    const MatrixXd V =
-        onehot ? weighted_alpha_from_sums(*groups, Hs, b, c) : MatrixXd(W.transpose() * alpha);
+    const MatrixXd V = onehot ? weighted_alpha_from_sums(*groups, Hs, shift, b, c)
+                              : MatrixXd(W.transpose() * alpha);
     subtract_radial_term(ZJ, V, Hs);
     return Hs;
   };
-  // Subtracts the shift C, adds the block's sum to D and its Hs^T Hs to G (upper triangle).
-  auto accumulate = [&](int b, const MatrixXd& C, Ref Hs, AgopSums& s) {
-    for (int kk = 0; kk < d; ++kk) {
-      Eigen::Map<MatrixXd> H(Hs.col(kk).data(), b, c);
-      if (opt.centering) H.rowwise() -= C.row(kk);
-      s.D.row(kk) += H.colwise().sum();
-    }
+  // Adds the block's column sums (Hs already shifted) to D and its Hs^T Hs to G (upper).
+  auto accumulate = [&](int b, Ref Hs, AgopSums& s) {
+    for (int kk = 0; opt.centering && kk < d; ++kk)
+      s.D.row(kk) += Eigen::Map<const MatrixXd>(Hs.col(kk).data(), b, c).colwise().sum();
     cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, d, b * c, 1.0, Hs.data(), b * c, 1.0,
                 s.G.data(), d);
   };
 
   const int blas_before = blas_threads();
   set_blas_threads(1);
-  const int b0 = std::min(block, m);
-  Eigen::Map<MatrixXd> Hs0 = block_sums(0, b0, ws->threads[0]);
+  Eigen::Map<MatrixXd> Hs0 = block_sums(0, first, nullptr, ws->threads[0]);
   MatrixXd C = MatrixXd::Zero(d, c);
-  for (int kk = 0; opt.centering && kk < d; ++kk)
-    C.row(kk) = Eigen::Map<const MatrixXd>(Hs0.col(kk).data(), b0, c).colwise().mean();
-  accumulate(b0, C, Hs0, sums[0]);
+  for (int kk = 0; opt.centering && kk < d; ++kk) {
+    Eigen::Map<MatrixXd> H(Hs0.col(kk).data(), first, c);
+    C.row(kk) = H.colwise().mean();
+    H.rowwise() -= C.row(kk);
+  }
+  accumulate(first, Hs0, sums[0]);
+  const MatrixXd* shift = opt.centering ? &C : nullptr;
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
-  for (int blk = 1; blk < blocks; ++blk) {
-    const int tid = omp_get_thread_num(), j0 = blk * block, b = std::min(block, m - j0);
-    accumulate(b, C, block_sums(j0, b, ws->threads[tid]), sums[tid]);
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int tid = omp_get_thread_num(), j0 = first + blk * block, b = std::min(block, m - j0);
+    accumulate(b, block_sums(j0, b, shift, ws->threads[tid]), sums[tid]);
   }
   set_blas_threads(blas_before);
 

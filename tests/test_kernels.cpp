@@ -108,6 +108,25 @@ TEST_CASE("one-hot AGOP route equals the dense route and the reference") {
     }
 }
 
+TEST_CASE("one-hot AGOP: a small first block gives the shift, ragged blocks after it") {
+  // 121 AGOP points in blocks of 40: the first block has 32 points, then 40, 40 and 9. No
+  // training point has a = 0, so one slot-0 coordinate has no group (but the first block has it).
+  const Dataset ds = make_modular_task(Op::add, 11);
+  std::vector<int> rows;
+  for (int i = 0; i < ds.N(); i += 2)
+    if (ds.inputs.hot(i, 0) != 0) rows.push_back(i);
+  const Inputs X = ds.inputs.rows(rows), Z = rfm::test::some_pairs(11, 1);
+  const MatrixXd alpha = random_matrix(X.n(), 11, 15), M = random_spd(X.d, 16, 0.2);
+  for (KernelType type : kAllKernels)
+    for (bool centering : {true, false}) {
+      CAPTURE(to_string(type));
+      CAPTURE(centering);
+      Kernel k{type, 2.5};
+      const MatrixXd ref = agop_reference(k, X.dense(), alpha, M, Z.dense(), centering);
+      CHECK(rel_error(agop(k, X, alpha, M, Z, {centering, AgopPath::onehot, 40}), ref) < 1e-10);
+    }
+}
+
 TEST_CASE("one-hot pair statistics equal the dense ones, self distances exactly 0") {
   const Inputs X = rfm::test::some_pairs(5, 1);
   const MatrixXd M = random_spd(X.d, 15);
