@@ -254,10 +254,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   auto block_sums = [&](int j0, int b, const MatrixXd* shift, KernelWorkspace::PerThread& t) {
     const Inputs ZJ = Z.rows(iota_range(j0, b));
     Eigen::Map<MatrixXd> Wbuf = t.W.matrix(n, weights ? 0 : b);
-    if (!weights) {
-      pair_stats(k, X, ZJ, M, Wbuf);  // (n, b)
-      apply_weights(k, Wbuf);
-    }
+    if (!weights) pair_matrix(k, X, ZJ, M, Wbuf, PairMap::weights);  // (n, b)
     ConstRef W = weights ? ConstRef(weights->middleCols(j0, b)) : ConstRef(Wbuf);
     Eigen::Map<MatrixXd> Hs = t.Hs.matrix(static_cast<Eigen::Index>(b) * c, d);
     for (int kk = 0; kk < d; ++kk) {

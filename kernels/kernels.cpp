@@ -76,34 +76,35 @@ static void map_columns(Eigen::Ref<MatrixXd> S, F f) {
   for (Eigen::Index j = 0; j < cols; ++j) f(S.col(j).array());
 }
 
-void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S) {
+// Calls use(f) with f the entry-wise map of `what` for kernel k (a function of a column array).
+template <typename Use>
+static void with_map(const Kernel& k, PairMap what, Use use) {
   const double L = k.bandwidth;
+  const bool values = what == PairMap::values;
+  if (what == PairMap::stats) return use([](auto) {});
   switch (k.type) {
     case KernelType::gaussian:
-      return map_columns(S, [L](auto s) { s = (s * (-1.0 / (2 * L * L))).exp(); });
+      if (values) return use([L](auto s) { s = (s * (-1.0 / (2 * L * L))).exp(); });
+      return use([L](auto s) { s = (s * (-1.0 / (2 * L * L))).exp() / (L * L); });
     case KernelType::gaussian_paper:
-      return map_columns(S, [L](auto s) { s = (s * (-1.0 / L)).exp(); });
+      if (values) return use([L](auto s) { s = (s * (-1.0 / L)).exp(); });
+      return use([L](auto s) { s = (s * (-1.0 / L)).exp() * (2.0 / L); });
     case KernelType::laplace:
-      return map_columns(S, [L](auto s) { s = (s.sqrt() * (-1.0 / L)).exp(); });
+      if (values) return use([L](auto s) { s = (s.sqrt() * (-1.0 / L)).exp(); });
+      return use(
+          [L](auto s) { s = (s > 0).select((s.sqrt() * (-1.0 / L)).exp() / (L * s.sqrt()), 0.0); });
     case KernelType::quadratic:
-      return map_columns(S, [](auto s) { s = s.square(); });
+      if (values) return use([](auto s) { s = s.square(); });
+      return use([](auto s) { s *= 2.0; });
   }
 }
 
+void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S) {
+  with_map(k, PairMap::values, [&](auto f) { map_columns(S, f); });
+}
+
 void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S) {
-  const double L = k.bandwidth;
-  switch (k.type) {
-    case KernelType::gaussian:
-      return map_columns(S, [L](auto s) { s = (s * (-1.0 / (2 * L * L))).exp() / (L * L); });
-    case KernelType::gaussian_paper:
-      return map_columns(S, [L](auto s) { s = (s * (-1.0 / L)).exp() * (2.0 / L); });
-    case KernelType::laplace:
-      return map_columns(S, [L](auto s) {
-        s = (s > 0).select((s.sqrt() * (-1.0 / L)).exp() / (L * s.sqrt()), 0.0);
-      });
-    case KernelType::quadratic:
-      return map_columns(S, [](auto s) { s *= 2.0; });
-  }
+  with_map(k, PairMap::weights, [&](auto f) { map_columns(S, f); });
 }
 
 // --- Pair statistics ------------------------------------------------------------------------
@@ -146,9 +147,11 @@ static double onehot_norm(const MatrixXd& M, const IndexMatrix& hot, Eigen::Inde
 }
 
 // One-hot route: U = X1 M is a sum of rows of M, and x_i^T M z_j = sum_t U(i, hot2(j, t)), so
-// each column of S is a sum of columns of U (O(n1 n2 slots), no GEMM).
+// each column of S is a sum of columns of U (O(n1 n2 slots), no GEMM). The distance expansion
+// and `post` (a kernel map) run on each column while it is in cache: one pass over S.
+template <typename Post>
 static void pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X2,
-                              const MatrixXd& M, Eigen::Ref<MatrixXd> S) {
+                              const MatrixXd& M, Eigen::Ref<MatrixXd> S, Post post) {
   const Eigen::Index n1 = X1.hot.rows(), n2 = X2.hot.rows();
   MatrixXd U(n1, M.cols());
   for (Eigen::Index c = 0; c < M.cols(); ++c)
@@ -157,16 +160,20 @@ static void pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X
       for (Eigen::Index s = 0; s < X1.hot.cols(); ++s) u += M(X1.hot(i, s), c);
       U(i, c) = u;
     }
+  VectorXd nx(k.radial() ? n1 : 0), nz(k.radial() ? n2 : 0);
+  for (Eigen::Index i = 0; i < nx.size(); ++i) nx(i) = onehot_norm(M, X1.hot, i);
+  for (Eigen::Index j = 0; j < nz.size(); ++j) nz(j) = onehot_norm(M, X2.hot, j);
 #pragma omp parallel for schedule(static)
   for (Eigen::Index j = 0; j < n2; ++j) {
-    S.col(j) = U.col(X2.hot(j, 0));
-    for (Eigen::Index t = 1; t < X2.hot.cols(); ++t) S.col(j) += U.col(X2.hot(j, t));
+    auto s = S.col(j).array();
+    s = U.col(X2.hot(j, 0)).array();
+    for (Eigen::Index t = 1; t < X2.hot.cols(); ++t) s += U.col(X2.hot(j, t)).array();
+    if (k.radial()) {
+      s = (nx.array() - 2.0 * s) + nz(j);
+      s = (s > kDistanceRoundoff * (nx.array() + nz(j))).select(s, 0.0);
+    }
+    post(s);
   }
-  if (!k.radial()) return;
-  VectorXd nx(n1), nz(n2);
-  for (Eigen::Index i = 0; i < n1; ++i) nx(i) = onehot_norm(M, X1.hot, i);
-  for (Eigen::Index j = 0; j < n2; ++j) nz(j) = onehot_norm(M, X2.hot, j);
-  finish_distances(nx, nz, S);
 }
 
 void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
@@ -177,10 +184,17 @@ void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const Matri
 
 void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
                 Eigen::Ref<MatrixXd> S) {
+  pair_matrix(k, X1, X2, M, S, PairMap::stats);
+}
+
+void pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+                 Eigen::Ref<MatrixXd> S, PairMap what) {
   RFM_ASSERT(X1.d == M.rows() && X2.d == M.rows());
   RFM_ASSERT(S.rows() == X1.n() && S.cols() == X2.n());
-  if (X1.one_hot() && X2.one_hot()) return pair_stats_onehot(k, X1, X2, M, S);
+  if (X1.one_hot() && X2.one_hot())
+    return with_map(k, what, [&](auto f) { pair_stats_onehot(k, X1, X2, M, S, f); });
   pair_stats_dense(k, X1.one_hot() ? X1.dense() : X1.X, X2.one_hot() ? X2.dense() : X2.X, M, S);
+  if (what != PairMap::stats) with_map(k, what, [&](auto f) { map_columns(S, f); });
 }
 
 // --- Predictions ----------------------------------------------------------------------------
@@ -203,8 +217,7 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
     idx.resize(b);
     for (int t = 0; t < b; ++t) idx[t] = j0 + t;
     Eigen::Map<MatrixXd> S = ws->stats.matrix(b, X.n());
-    pair_stats(k, Z.rows(idx), X, M, S);
-    apply_values(k, S);
+    pair_matrix(k, Z.rows(idx), X, M, S, PairMap::values);
     out.middleRows(j0, b).noalias() = S * alpha;
   }
   return out;

@@ -92,6 +92,11 @@ void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, c
 // In place: S -> k(S) or S -> w(S), entry by entry.
 void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S);
 void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S);
+// pair_stats followed by nothing, apply_values or apply_weights; on one-hot inputs each column
+// is mapped while it is in cache (one pass over S instead of three).
+enum class PairMap { stats, values, weights };
+void pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+                 Eigen::Ref<MatrixXd> S, PairMap what);
 
 // Which route computes the AGOP (REFERENCE.md section 4): per-point Jacobian sums on dense
 // inputs (dense, 2 n m c d flops), on one-hot inputs (onehot, 2 n m c per slot), or the

@@ -72,8 +72,7 @@ class CpuKernelMachine final : public KernelMachine {
 
   SolveReport fit(const MatrixXd& M) override {
     auto t0 = std::chrono::steady_clock::now();
-    pair_stats(opt_.kernel, X_, X_, M, K_);
-    apply_values(opt_.kernel, K_);
+    pair_matrix(opt_.kernel, X_, X_, M, K_, PairMap::values);
     times.gram += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
     M_ = M;

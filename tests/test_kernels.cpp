@@ -144,6 +144,22 @@ TEST_CASE("one-hot pair statistics equal the dense ones, self distances exactly 
   }
 }
 
+TEST_CASE("fused one-hot kernel values and weights equal statistics mapped afterwards") {
+  const Inputs X = rfm::test::some_pairs(7, 2), Z = rfm::test::some_pairs(7, 3);
+  const MatrixXd M = random_spd(X.d, 17, 0.3);
+  for (KernelType type : kAllKernels)
+    for (PairMap what : {PairMap::values, PairMap::weights}) {
+      CAPTURE(to_string(type));
+      CAPTURE(what == PairMap::values);
+      Kernel k{type, 1.3};
+      MatrixXd fused(X.n(), Z.n()), expect(X.n(), Z.n());
+      pair_matrix(k, X, Z, M, fused, what);
+      pair_stats_dense(k, X.dense(), Z.dense(), M, expect);
+      what == PairMap::values ? apply_values(k, expect) : apply_weights(k, expect);
+      CHECK(rel_error(fused, expect) < 1e-13);
+    }
+}
+
 TEST_CASE("one-hot detection") {
   const Inputs X = rfm::test::some_pairs(5, 2);
   Inputs back = Inputs::detect(X.dense());
