@@ -137,7 +137,7 @@ MatrixXd weighted_alpha_from_sums(const HotGroups& g, ConstRef Hs, const MatrixX
   return V;
 }
 
-// Per-thread sums of the blocked AGOP.
+// Sums of one block of the blocked AGOP.
 struct AgopSums {
   MatrixXd G, D;  // sum of Hs^T Hs (d, d, upper triangle), sum of H_j - C (d, c)
 };
@@ -248,7 +248,9 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   const int blocks = (m - first + block - 1) / block;
   const int threads = std::max(1, std::min(omp_get_max_threads(), std::max(blocks, 1)));
   if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
-  std::vector<AgopSums> sums(threads, AgopSums{MatrixXd::Zero(d, d), MatrixXd::Zero(d, c)});
+  // One sum per block, added up in block order: the result does not depend on which thread
+  // ran which block (runs are reproducible bit for bit, with any schedule).
+  std::vector<AgopSums> sums(blocks + 1, AgopSums{MatrixXd::Zero(d, d), MatrixXd::Zero(d, c)});
 
   // Hs of block [j0, j0 + b): Jacobian sums minus the radial term, minus the shift when given.
   auto block_sums = [&](int j0, int b, const MatrixXd* shift, KernelWorkspace::PerThread& t) {
@@ -296,7 +298,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int blk = 0; blk < blocks; ++blk) {
     const int tid = omp_get_thread_num(), j0 = first + blk * block, b = std::min(block, m - j0);
-    accumulate(b, block_sums(j0, b, shift, ws->threads[tid]), sums[tid]);
+    accumulate(b, block_sums(j0, b, shift, ws->threads[tid]), sums[blk + 1]);
   }
   set_blas_threads(blas_before);
 

@@ -52,7 +52,9 @@ struct Kernel {
 
 // A grow-only buffer viewed as a matrix. Large temporaries live in these and are reused across
 // iterations: first touch of fresh memory costs about 1.5 s per GiB on the machines we run on
-// (REFERENCE.md section 4), more than the arithmetic of a whole iteration at p = 61.
+// (REFERENCE.md section 4), more than the arithmetic of a whole iteration at p = 61. Aligned as
+// Eigen aligns its matrices: vectorised sums split their work by address, so a buffer whose
+// alignment varied with the heap's history would make results vary in the last bits.
 class Scratch {
  public:
   Eigen::Map<MatrixXd> matrix(Eigen::Index rows, Eigen::Index cols) {
@@ -63,7 +65,7 @@ class Scratch {
   size_t bytes() const { return buf_.size() * sizeof(double); }
 
  private:
-  std::vector<double> buf_;
+  std::vector<double, Eigen::aligned_allocator<double>> buf_;
 };
 
 // The scratch of predict() and agop(), kept by a KernelMachine for the whole run.

@@ -1,6 +1,5 @@
 // The CPU KernelMachine: pair statistics and AGOP from kernels/, solves from solvers/, BLAS
 // and LAPACK (OpenBLAS) underneath (kernels.h).
-#include <cblas.h>
 #include <omp.h>
 
 #include <chrono>
@@ -90,14 +89,9 @@ class CpuKernelMachine final : public KernelMachine {
 
   MatrixXd predict(const Inputs& Z) override {
     auto t0 = std::chrono::steady_clock::now();
-    MatrixXd out;
-    if (same_points(Z, X_)) {
-      out.resize(X_.n(), alpha_.cols());
-      cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, X_.n(), int(alpha_.cols()), 1.0, K_.data(),
-                  X_.n(), alpha_.data(), X_.n(), 0.0, out.data(), X_.n());
-    } else {
-      out = rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
-    }
+    // K is symmetric in full after the solve (the solver restores it), so a plain GEMM.
+    MatrixXd out = same_points(Z, X_) ? MatrixXd(K_ * alpha_)
+                                      : rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
     times.predict += seconds_since(t0);
     return out;
   }
