@@ -59,6 +59,9 @@ struct GrokOptions {
   std::string circulant_spectrum = "uniform";  // random-circulant: uniform or flat
   bool enforce_circulant = false;  // project M onto the block-circulant structure each update
   std::string augment = "none";    // none or commutative
+  // Multitask: paired (one split of the (a, b) pairs for every task, as in the reference code)
+  // or independent (each task's examples split on their own).
+  std::string multitask_split = "paired";
 };
 
 std::string default_out(const GrokOptions& o) {
@@ -118,7 +121,8 @@ nlohmann::json config_json(const GrokOptions& o, const Dataset& ds, const Split&
           {"features", o.features},
           {"circulant_spectrum", o.circulant_spectrum},
           {"enforce_circulant", o.enforce_circulant},
-          {"augment", o.augment}};
+          {"augment", o.augment},
+          {"multitask_split", o.multitask_split}};
 }
 
 std::string table_header() {
@@ -196,7 +200,9 @@ TaskSetup make_task_setup(GrokOptions& o) {
         t.ds, t.G, o.reflections.empty() ? std::vector<int>{t.G.identity_param} : o.reflections);
   } else {
     RFM_CHECK(o.reflections.empty(), "--reflections needs --split degenerate");
-    t.split = random_split(t.ds.N(), o.frac, o.seed);
+    const bool paired = multitask_names(t.ds).size() > 1 && o.multitask_split == "paired";
+    t.split = paired ? paired_multitask_split(t.ds, o.frac, o.seed)
+                     : random_split(t.ds.N(), o.frac, o.seed);
   }
   apply_moves(o, t);
   if (o.augment == "commutative") augment_commutative(t.split, t.ds);
@@ -221,6 +227,9 @@ std::string split_description(const GrokOptions& o, const TaskSetup& t) {
   if (o.move_test_to_train) s += strfmt(", %d test->train", o.move_test_to_train);
   if (o.move_pairs_to_test) s += strfmt(", %d symmetric pairs->test", o.move_pairs_to_test);
   if (o.augment == "commutative") s += ", commutative augmentation";
+  if (multitask_names(t.ds).size() > 1)
+    s += o.multitask_split == "paired" ? ", (a, b) pairs shared by the tasks"
+                                       : ", each task split on its own";
   return s;
 }
 
@@ -315,7 +324,8 @@ const char* const kRunDefining[] = {"--task",
                                     "--features",
                                     "--circulant-spectrum",
                                     "--enforce-circulant",
-                                    "--augment"};
+                                    "--augment",
+                                    "--multitask-split"};
 
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path);
@@ -368,6 +378,7 @@ GrokOptions resumed_options(const GrokOptions& cli, const CLI::App& sub) {
     o.circulant_spectrum = c.value("circulant_spectrum", "uniform");
     o.enforce_circulant = c.value("enforce_circulant", false);
     o.augment = c.value("augment", "none");
+    o.multitask_split = c.value("multitask_split", "independent");  // the split before it existed
   } catch (const nlohmann::json::exception& e) {
     RFM_CHECK(false, "--resume %s: config.json lacks a field or has a wrong type: %s", dir.c_str(),
               e.what());
@@ -740,6 +751,12 @@ static void setup_grok(CLI::App& app) {
   sub->add_option("--augment", o->augment,
                   "commutative: add (b, a) to the training set for every training pair (a, b)")
       ->check(CLI::IsMember({"none", "commutative"}))
+      ->capture_default_str();
+  sub->add_option("--multitask-split", o->multitask_split,
+                  "Multitask (--task A,B): paired (a pair (a, b) trains every task or none, as in "
+                  "the reference code of Mallinar et al.) or independent (all examples of all "
+                  "tasks shuffled together)")
+      ->check(CLI::IsMember({"paired", "independent"}))
       ->capture_default_str();
   sub->add_option("--pause-ms", o->pause_ms, "Testing: sleep after each iteration")->group("");
   sub->callback([o, sub] { run_grok(*o, *sub); });

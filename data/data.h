@@ -294,6 +294,12 @@ Dataset make_task(const std::string& spec, int p);
 std::vector<std::string> multitask_names(const Dataset& ds);
 // Task index of every example: hot(i, 2) - 2p for a multitask set, 0 otherwise.
 std::vector<int> task_of_examples(const Dataset& ds);
+// Multitask split paired over the tasks, as in the reference code of Mallinar et al.
+// (multitask_op_mod_p_data: one split of the (a, b) pairs, cloned for every task): the distinct
+// (slot 0, slot 1) inputs are split with random_split(K, frac, seed), K of them, and an example
+// is a training example exactly when its (a, b) is, whatever its task. Throws InputError for a
+// data set that is not a multitask.
+Split paired_multitask_split(const Dataset& ds, double frac, uint64_t seed);
 // True when the slots 0 and 1 hold symbols of the same alphabet (u in 0..p-1, v = p + u')
 // and swapping them maps every example to an example with the same label (commutativity).
 bool is_commutative(const Dataset& ds);

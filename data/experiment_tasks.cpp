@@ -1,9 +1,10 @@
 // The tasks of issue 8 beyond the four binary operations (REFERENCE.md sections 1 and 6):
-// multitask with a task-selector slot (Mallinar et al. App. G), the three-operand composition
-// and the system of equations (Park et al. 2024, project definitions), the --task dispatcher,
-// and commutative augmentation of a split.
+// multitask with a task-selector slot and its paired split (Mallinar et al. App. G), the
+// three-operand composition and the system of equations (Park et al. 2024, project
+// definitions), the --task dispatcher, and commutative augmentation of a split.
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "data/data.h"
 
@@ -145,6 +146,28 @@ std::vector<int> task_of_examples(const Dataset& ds) {
   if (multitask_names(ds).size() < 2) return t;
   for (int i = 0; i < ds.N(); ++i) t[i] = ds.inputs.hot(i, 2) - 2 * ds.p;
   return t;
+}
+
+Split paired_multitask_split(const Dataset& ds, double frac, uint64_t seed) {
+  RFM_CHECK(ds.inputs.one_hot() && ds.inputs.hot.cols() == 3 && multitask_names(ds).size() >= 2,
+            "a paired multitask split needs a multitask data set (a comma list of tasks), not "
+            "'%s'",
+            ds.task.c_str());
+  // Key of every example: the index of its (a, b) among the distinct pairs, in order of first
+  // appearance (the pairs of the first task, in its order).
+  std::map<std::pair<int, int>, int> index;
+  std::vector<int> key(ds.N());
+  for (int i = 0; i < ds.N(); ++i) {
+    const auto ab = std::make_pair(ds.inputs.hot(i, 0), ds.inputs.hot(i, 1));
+    auto it = index.emplace(ab, static_cast<int>(index.size())).first;
+    key[i] = it->second;
+  }
+  const Split pairs = random_split(static_cast<int>(index.size()), frac, seed);
+  std::vector<char> in_train(index.size(), 0);
+  for (int k : pairs.train) in_train[k] = 1;
+  Split s;
+  for (int i = 0; i < ds.N(); ++i) (in_train[key[i]] ? s.train : s.test).push_back(i);
+  return s;
 }
 
 // --- Commutative augmentation (Park et al. 2024) ---------------------------------------------

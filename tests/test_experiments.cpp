@@ -320,3 +320,51 @@ TEST_CASE("rfm sweep: a grid in parallel, resumable, sharded, with a summary and
   CHECK(run_cli("sweep " + (dir / "a.json").string() + " --shard 3/2", &st).find("--shard 3/2") !=
         std::string::npos);
 }
+
+TEST_CASE("multitask: the paired split trains every task on the same (a, b) pairs") {
+  const int p = 7;
+  const Dataset ds = make_task("add,x^2+y^2", p);
+  const int P = p * p;  // pairs per task; the examples of task t are t * P .. t * P + P - 1
+  const Split s = paired_multitask_split(ds, 0.8, 3);
+  const Split pairs = random_split(P, 0.8, 3);  // the split of the (a, b) pairs it must follow
+  REQUIRE(s.train.size() == 2 * pairs.train.size());
+  REQUIRE(s.test.size() == 2 * pairs.test.size());
+  std::vector<int> expect;
+  for (int t = 0; t < 2; ++t)
+    for (int k : pairs.train) expect.push_back(t * P + k);
+  CHECK(s.train == expect);
+  std::vector<char> in_train(ds.N(), 0);
+  for (int i : s.train) in_train[i] = 1;
+  for (int k = 0; k < P; ++k) {
+    CAPTURE(k);
+    REQUIRE(ds.operands(k, 0) == ds.operands(P + k, 0));  // the same (a, b) in both tasks
+    REQUIRE(ds.operands(k, 1) == ds.operands(P + k, 1));
+    CHECK(in_train[k] == in_train[P + k]);
+  }
+  CHECK_THROWS_WITH_AS(paired_multitask_split(make_task("add", p), 0.8, 0),
+                       doctest::Contains("needs a multitask"), InputError);
+
+  // Through rfm grok: paired by default, independent on request, both recorded in config.json.
+  const fs::path dir = temp_dir("multitask_split");
+  int st = -1;
+  const std::string run = "grok --task add,x^2+y^2 --p 7 --frac 0.8 --iters 1 --threads 1 --out ";
+  std::string out = run_cli(run + (dir / "paired").string(), &st);
+  REQUIRE(st == 0);
+  CHECK(out.find("(a, b) pairs shared by the tasks") != std::string::npos);
+  CHECK(read_json(dir / "paired" / "config.json").at("multitask_split") == "paired");
+  const std::vector<int64_t> train =
+      npz_load_ints((dir / "paired" / "split.npz").string(), "train");
+  const Split s0 = paired_multitask_split(ds, 0.8, 0);
+  CHECK(train == std::vector<int64_t>(s0.train.begin(), s0.train.end()));
+
+  out = run_cli(run + (dir / "indep").string() + " --multitask-split independent", &st);
+  REQUIRE(st == 0);
+  CHECK(out.find("each task split on its own") != std::string::npos);
+  CHECK(read_json(dir / "indep" / "config.json").at("multitask_split") == "independent");
+  const Split r0 = random_split(ds.N(), 0.8, 0);
+  CHECK(npz_load_ints((dir / "indep" / "split.npz").string(), "train") ==
+        std::vector<int64_t>(r0.train.begin(), r0.train.end()));
+  out = run_cli(run + (dir / "bad").string() + " --multitask-split pairs", &st);
+  CHECK(st != 0);
+  fs::remove_all(dir);
+}
