@@ -3,6 +3,7 @@
 // logged epochs and writes a run directory (DESIGN.md).
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -28,7 +29,9 @@ struct TrainCliOptions {
   std::string augment = "none";  // none or commutative (REFERENCE.md section 1)
   std::string init_from;         // run directory with a transformer's <tensor>.npy files
   std::string transfer = "embedding";
-  std::string out;  // default: runs/<task>-p<p>-<model>-<timestamp>
+  int tokens = 0;        // limited tokens: operands in 0..tokens-1 (0: all p residues)
+  double stop_at = 0.0;  // stop at the first logged epoch with test acc >= this (0: never)
+  std::string out;       // default: runs/<task>-p<p>-<model>-<timestamp>
   int threads = 0;
   bool force = false, quiet = false;
 };
@@ -85,6 +88,26 @@ std::vector<std::pair<std::string, MatrixXd>> transfer_weights(const TrainCliOpt
   return out;
 }
 
+// Limited tokens (Park et al. 2024, REFERENCE.md section 6; project definition): only the
+// examples whose two input tokens are both below K take part, K^2 pairs (div: K (K - 1), as b
+// starts at 1), and the random split of frac is drawn among them with the usual seeded shuffle.
+// The vocabulary, the embedding and the labels stay those of Z_p, so a W_E from a run on all p
+// residues fits, and the labels (a + b mod p for add) may exceed K - 1.
+bool within_tokens(const Dataset& ds, int i, int K) {
+  return ds.inputs.hot(i, 0) < K && ds.inputs.hot(i, 1) - ds.p < K;
+}
+
+Split limited_token_split(const Dataset& ds, int K, double frac, uint64_t seed) {
+  std::vector<int> pool;  // ascending, so the mapped split stays sorted
+  for (int i = 0; i < ds.N(); ++i)
+    if (within_tokens(ds, i, K)) pool.push_back(i);
+  const Split local = random_split(int(pool.size()), frac, seed);
+  Split s;
+  for (int k : local.train) s.train.push_back(pool[k]);
+  for (int k : local.test) s.test.push_back(pool[k]);
+  return s;
+}
+
 std::vector<int> pick(const std::vector<int>& labels, const std::vector<int>& idx) {
   std::vector<int> out;
   for (int i : idx) out.push_back(labels[i]);
@@ -123,6 +146,8 @@ nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Sp
           {"embed_scale", t.embed_scale},
           {"loss", o.loss},
           {"augment", o.augment},
+          {"tokens", o.tokens == 0 ? o.p : o.tokens},
+          {"stop_at", o.stop_at},
           {"init_from", o.init_from},
           {"transfer", o.init_from.empty() ? "none" : o.transfer},
           {"freeze", t.freeze_init},
@@ -212,11 +237,21 @@ void run_train(TrainCliOptions o) {
   }
   o.train.seed = o.init_seed >= 0 ? uint64_t(o.init_seed) : o.split_seed;
   o.train.mlp.loss = o.loss == "mse" ? Loss::mse : Loss::cross_entropy;
+  RFM_CHECK(o.stop_at >= 0.0 && o.stop_at <= 1.0, "--stop-at %g must be in [0, 1]", o.stop_at);
+  RFM_CHECK(o.tokens == 0 || (o.tokens >= 2 && o.tokens <= o.p),
+            "--tokens %d must be in 2..%d (p; the operands are 0..K-1)", o.tokens, o.p);
+  RFM_CHECK(o.tokens == 0 || o.split_from.empty(),
+            "--tokens and --split-from do not combine (the reused split fixes the pairs)");
   const Op op = op_from_string(o.task);
   const Dataset ds = make_modular_task(op, o.p);
-  Split split = o.split_from.empty() ? random_split(ds.N(), o.frac, o.split_seed)
-                                     : split_from_run(o.split_from, o, ds.N());
+  Split split = !o.split_from.empty() ? split_from_run(o.split_from, o, ds.N())
+                : o.tokens > 0        ? limited_token_split(ds, o.tokens, o.frac, o.split_seed)
+                                      : random_split(ds.N(), o.frac, o.split_seed);
   const int n_augmented = o.augment == "commutative" ? augment_commutative(split, ds) : 0;
+  if (n_augmented > 0 && o.tokens > 0)  // the augmented split's test is every other pair
+    split.test.erase(std::remove_if(split.test.begin(), split.test.end(),
+                                    [&](int i) { return !within_tokens(ds, i, o.tokens); }),
+                     split.test.end());
   RFM_CHECK(o.init_from.empty() || o.train.model == Model::transformer,
             "--init-from needs --model transformer (got %s)", to_string(o.train.model));
   if (!o.init_from.empty()) o.train.init_weights = transfer_weights(o);
@@ -262,6 +297,10 @@ void run_train(TrainCliOptions o) {
                                         "%d epochs, warm-up %d steps",
                                         t.adamw.lr, t.adamw.weight_decay, t.adamw.beta1,
                                         t.adamw.beta2, t.batch, t.epochs, t.warmup_steps));
+  if (o.tokens > 0)
+    head +=
+        settings_line("tokens", strfmt("operands in 0..%d of the %d residues (%zu pairs)",
+                                       o.tokens - 1, o.p, split.train.size() + split.test.size()));
   if (n_augmented > 0)
     head += settings_line("augment", strfmt("commutative: %d mirrored pairs moved from test to "
                                             "train",
@@ -280,7 +319,7 @@ void run_train(TrainCliOptions o) {
     if (!o.quiet) std::printf("%s", table_row(o.train.model, s).c_str());
     std::fflush(stdout);
     write_text_atomic(o.out + "/metrics.csv", epochs_csv(rows));
-    return Decision::proceed;
+    return o.stop_at > 0 && s.test_acc >= o.stop_at ? Decision::stop : Decision::proceed;
   };
   const TrainSummary sum = train_network(o.train, pb, {live});
   write_train_results(o.out, sum);
@@ -355,6 +394,15 @@ static void setup_train(CLI::App& app) {
   sub->add_option("--transfer", o->transfer,
                   "With --init-from: embedding (W_E) or block (attention and MLP weights)")
       ->check(CLI::IsMember({"embedding", "block"}))
+      ->capture_default_str();
+  sub->add_option(
+         "--tokens", o->tokens,
+         "Limited tokens K in 2..p: only pairs with both operands in 0..K-1 (K^2 pairs), split "
+         "by --frac; vocabulary, embedding and labels stay mod p, so --init-from a run "
+         "on all residues fits (0: all p residues)")
+      ->capture_default_str();
+  sub->add_option("--stop-at", o->stop_at,
+                  "Stop at the first logged epoch with test accuracy >= this (0: never)")
       ->capture_default_str();
   sub->add_flag("--freeze", t.freeze_init, "With --init-from: keep the transferred tensors fixed");
   sub->add_flag("--force", o->force, "Overwrite an existing run directory");

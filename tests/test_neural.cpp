@@ -557,6 +557,88 @@ TEST_CASE("rfm train: commutative augmentation and transfer of a transformer's t
   }
 }
 
+TEST_CASE("rfm train --tokens K: only pairs with both operands below K; K outside 2..p refused") {
+  namespace fs = std::filesystem;
+  const std::string small =
+      "train --model transformer --p 11 --d-model 16 --heads 2 --d-mlp 32 --quiet --seed 3 ";
+  const fs::path src = temp_dir("tok_src"), tok = temp_dir("tok5"), aug = temp_dir("tok_aug");
+  REQUIRE(run_cli(small + "--task add --frac 0.5 --epochs 2 --out " + src.string()).status == 0);
+  const Dataset ds = make_modular_task(Op::add, 11);
+
+  SUBCASE("the split is drawn among the K^2 pairs; a W_E of all 11 residues fits") {
+    CliResult r = run_cli(small + "--task add --tokens 5 --frac 0.6 --epochs 2 --init-from " +
+                          src.string() + " --transfer embedding --freeze --out " + tok.string());
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const std::vector<int64_t> train = npz_load_ints((tok / "split.npz").string(), "train");
+    const std::vector<int64_t> test = npz_load_ints((tok / "split.npz").string(), "test");
+    CHECK(train.size() == 15);  // floor(0.6 * 25)
+    CHECK(test.size() == 10);
+    std::vector<int> seen(ds.N(), 0);
+    for (const auto* side : {&train, &test})
+      for (int64_t i : *side) {
+        REQUIRE((i >= 0 && i < ds.N()));
+        CHECK(ds.operands(i, 0) < 5);
+        CHECK(ds.operands(i, 1) < 5);
+        ++seen[i];
+      }
+    int covered = 0;
+    for (int i = 0; i < ds.N(); ++i) {
+      CHECK(seen[i] <= 1);  // train and test are disjoint
+      covered += seen[i];
+    }
+    CHECK(covered == 25);
+    std::ifstream in(tok / "config.json");
+    CHECK(nlohmann::json::parse(in)["tokens"] == 5);
+    CHECK((npy_load((src / "W_E.npy").string()) - npy_load((tok / "W_E.npy").string()))
+              .cwiseAbs()
+              .maxCoeff() == 0.0);
+  }
+  SUBCASE("--augment commutative keeps the test pairs below K") {
+    CliResult r = run_cli(small + "--task add --tokens 4 --frac 0.5 --epochs 1 --augment " +
+                          "commutative --out " + aug.string());
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    std::vector<int> side(ds.N(), -1);  // 1 train, 0 test
+    for (int64_t i : npz_load_ints((aug / "split.npz").string(), "train")) side[i] = 1;
+    for (int64_t i : npz_load_ints((aug / "split.npz").string(), "test")) side[i] = 0;
+    int n = 0;
+    for (int i = 0; i < ds.N(); ++i) {
+      if (side[i] < 0) continue;
+      ++n;
+      CHECK((ds.operands(i, 0) < 4 && ds.operands(i, 1) < 4));
+      if (side[i] == 1) CHECK(side[ds.operands(i, 1) * 11 + ds.operands(i, 0)] == 1);
+    }
+    CHECK(n == 16);
+  }
+  SUBCASE("K > p, K < 2 and --split-from are refused with one line") {
+    for (const char* bad : {"--tokens 12", "--tokens 1", "--tokens -3"}) {
+      CliResult r =
+          run_cli(small + "--task add --epochs 1 " + bad + " --out " + tok.string() + " --force");
+      INFO(r.output);
+      CHECK(r.status != 0);
+      CHECK(r.output.find("must be in 2..11") != std::string::npos);
+    }
+    CliResult r = run_cli(small + "--task add --epochs 1 --tokens 5 --split-from " + src.string() +
+                          " --out " + tok.string() + " --force");
+    CHECK(r.status != 0);
+    CHECK(r.output.find("do not combine") != std::string::npos);
+  }
+  SUBCASE("--stop-at ends the run at the first logged epoch that reaches it") {
+    CliResult r = run_cli(small + "--task add --frac 0.5 --epochs 50 --log-every 5 --stop-at " +
+                          "0.01 --out " + tok.string() + " --force");
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const auto rows = rfm::test::read_csv((tok / "metrics.csv").string());
+    REQUIRE(rows.size() >= 2);
+    CHECK(rows.size() < 12);  // header + fewer than the 11 logged epochs 0, 5, ..., 50
+    CHECK(std::stod(rows.back()[2]) >= 0.01);
+    for (size_t k = 1; k + 1 < rows.size(); ++k) CHECK(std::stod(rows[k][2]) < 0.01);
+    CHECK(run_cli(small + "--epochs 1 --stop-at 1.5 --out " + tok.string() + " --force")
+              .output.find("--stop-at 1.5 must be in [0, 1]") != std::string::npos);
+  }
+}
+
 TEST_CASE("particle simulation: energy gradient matches central differences; a circle forms") {
   ParticleOptions o;
   o.N = 7;
