@@ -44,7 +44,7 @@ static void check_lapack_args(const char* routine, lapack_int info) {
 
 double relative_residual(const MatrixXd& A, double ridge, const MatrixXd& X, const MatrixXd& Y) {
   MatrixXd R = Y - ridge * X;
-  cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, static_cast<int>(A.rows()),
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, static_cast<int>(A.rows()),
               static_cast<int>(X.cols()), -1.0, A.data(), static_cast<int>(A.rows()), X.data(),
               static_cast<int>(X.rows()), 1.0, R.data(), static_cast<int>(R.rows()));
   const double ynorm = Y.norm();
@@ -55,18 +55,17 @@ double relative_residual(const MatrixXd& A, double ridge, const MatrixXd& X, con
 
 namespace {
 
-// Copies the strict lower triangle of A onto the strict upper one and sets the diagonal: undoes
-// an in-place dpotrf('U'), which leaves the strict lower triangle untouched. Tiles of 64 x 64 keep
-// the transposed reads in cache.
-void restore_from_lower(MatrixXd& A, const VectorXd& diag) {
-  const Eigen::Index n = A.rows(), tile = 64;
-  for (Eigen::Index j0 = 0; j0 < n; j0 += tile) {
-    const Eigen::Index jb = std::min(tile, n - j0);
-    for (Eigen::Index i0 = 0; i0 <= j0; i0 += tile) {
-      const Eigen::Index ib = std::min(tile, n - i0);
-      for (Eigen::Index j = j0; j < j0 + jb; ++j)
-        for (Eigen::Index i = i0; i < std::min(i0 + ib, j); ++i) A(i, j) = A(j, i);
-    }
+// Copies the strict upper triangle of A onto the strict lower one and sets the diagonal: undoes
+// an in-place dpotrf('L'), which leaves the strict upper triangle untouched. Tiles of 16 x 16
+// keep the transposed reads in cache; row tiles run in parallel.
+void restore_from_upper(MatrixXd& A, const VectorXd& diag) {
+  const Eigen::Index n = A.rows(), tile = 16;
+#pragma omp parallel for schedule(dynamic, 4)
+  for (Eigen::Index i0 = 0; i0 < n; i0 += tile) {
+    const Eigen::Index ib = std::min(tile, n - i0);
+    for (Eigen::Index j0 = 0; j0 <= i0; j0 += tile)
+      for (Eigen::Index i = i0; i < i0 + ib; ++i)
+        for (Eigen::Index j = j0; j < std::min(j0 + tile, i); ++j) A(i, j) = A(j, i);
   }
   A.diagonal() = diag;
 }
@@ -98,7 +97,7 @@ class LapackCholesky final : public SpdSolver {
   }
 
   // Shared by the other precisions as their last resort. A is K on entry and again on return:
-  // Cholesky overwrites the upper triangle and the diagonal, which are restored from the lower
+  // Cholesky overwrites the lower triangle and the diagonal, which are restored from the upper
   // triangle and a saved diagonal (the fallbacks restore from a copy).
   static SolveReport solve_fp64(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha, double ridge) {
     const lapack_int n = static_cast<lapack_int>(A.rows()), c = static_cast<lapack_int>(Y.cols());
@@ -106,13 +105,13 @@ class LapackCholesky final : public SpdSolver {
     const VectorXd diag = A.diagonal();
     A.diagonal().array() += ridge;
     SolveReport rep;
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, A.data(), n);
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, A.data(), n);
     check_lapack_args("dpotrf", info);
     alpha = Y;
     if (info == 0) {
       check_lapack_args(
-          "dpotrs", LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', n, c, A.data(), n, alpha.data(), n));
-      restore_from_lower(A, diag);
+          "dpotrs", LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', n, c, A.data(), n, alpha.data(), n));
+      restore_from_upper(A, diag);
       rep.method = "cholesky";
       return rep;
     }
@@ -121,7 +120,7 @@ class LapackCholesky final : public SpdSolver {
         "Cholesky failed: leading minor %d of K + ridge I is not positive "
         "definite",
         static_cast<int>(info));
-    restore_from_lower(A, diag);
+    restore_from_upper(A, diag);
     const MatrixXd K = A;  // LU and the eigendecomposition overwrite their argument
     A.diagonal().array() += ridge;
     std::vector<lapack_int> ipiv(n);
@@ -197,7 +196,7 @@ class FloatCholesky final : public SpdSolver {
     double prev = std::numeric_limits<double>::infinity();
     for (int step = 0; step <= opt_.max_refine_steps; ++step) {
       MatrixXd R = Y - opt_.ridge * alpha;
-      cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, int(A.rows()), int(alpha.cols()), -1.0,
+      cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, int(A.rows()), int(alpha.cols()), -1.0,
                   A.data(), int(A.rows()), alpha.data(), int(alpha.rows()), 1.0, R.data(),
                   int(R.rows()));
       rep.residual = R.norm() / ynorm;

@@ -42,15 +42,15 @@ class SpdSolver {
  public:
   virtual ~SpdSolver() = default;
   static std::unique_ptr<SpdSolver> create(const SolveOptions& options);
-  // Solves (A + ridge I) alpha = Y. A: (n, n) symmetric with both triangles filled; its lower
-  // triangle defines the matrix. A is factored in place and restored before return: its lower
-  // triangle and diagonal bit for bit, its upper triangle as the transpose of the lower (equal to
+  // Solves (A + ridge I) alpha = Y. A: (n, n) symmetric with both triangles filled (the solvers
+  // factor its lower triangle). A is factored in place and restored before return: its upper
+  // triangle and diagonal bit for bit, its lower triangle as the transpose of the upper (equal to
   // the input when that was exactly symmetric), so the caller needs no second (n, n) copy of K.
   // Y: (n, c). alpha: resized to (n, c).
   virtual SolveReport solve(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha) = 0;
 };
 
-// ||Y - (A + ridge I) X||_F / ||Y||_F with A symmetric (lower triangle read).
+// ||Y - (A + ridge I) X||_F / ||Y||_F with A symmetric (upper triangle read).
 double relative_residual(const MatrixXd& A, double ridge, const MatrixXd& X, const MatrixXd& Y);
 
 // Symmetric matrix power G^s by eigendecomposition, negative eigenvalues clamped to 0

@@ -55,14 +55,14 @@ TEST_CASE("every solver leaves A as it found it, bit for bit") {
     CHECK(work == A);
     CHECK(relative_residual(A, 0.3, alpha, Y) < (p == Precision::fp32 ? 1e-4 : 1e-12));
   }
-  // Symmetric only up to rounding (as kernel matrices are): the lower triangle comes back as it
-  // was and the upper becomes its transpose.
+  // Symmetric only up to rounding (as kernel matrices are): the upper triangle comes back as it
+  // was and the lower becomes its transpose.
   const MatrixXd B = random_spd(n, 8, 1.0);
   REQUIRE(B != B.transpose());
   MatrixXd work = B, alpha;
   SpdSolver::create({0.0, Precision::fp64})->solve(work, Y, alpha);
-  const MatrixXd lower = B.triangularView<Eigen::Lower>();
-  CHECK(MatrixXd(work.triangularView<Eigen::Lower>()) == lower);
+  const MatrixXd upper = B.triangularView<Eigen::Upper>();
+  CHECK(MatrixXd(work.triangularView<Eigen::Upper>()) == upper);
   CHECK(work == work.transpose());
 }
 
