@@ -150,7 +150,7 @@ static double onehot_norm(const MatrixXd& M, const IndexMatrix& hot, Eigen::Inde
 // each column of S is a sum of columns of U (O(n1 n2 slots), no GEMM). The distance expansion
 // and `post` (a kernel map) run on each column while it is in cache: one pass over S.
 template <typename Post>
-static void pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X2,
+static bool pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X2,
                               const MatrixXd& M, Eigen::Ref<MatrixXd> S, Post post) {
   const Eigen::Index n1 = X1.hot.rows(), n2 = X2.hot.rows();
   MatrixXd U(n1, M.cols());
@@ -163,7 +163,8 @@ static void pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X
   VectorXd nx(k.radial() ? n1 : 0), nz(k.radial() ? n2 : 0);
   for (Eigen::Index i = 0; i < nx.size(); ++i) nx(i) = onehot_norm(M, X1.hot, i);
   for (Eigen::Index j = 0; j < nz.size(); ++j) nz(j) = onehot_norm(M, X2.hot, j);
-#pragma omp parallel for schedule(static)
+  bool finite = true;
+#pragma omp parallel for schedule(static) reduction(&& : finite)
   for (Eigen::Index j = 0; j < n2; ++j) {
     auto s = S.col(j).array();
     s = U.col(X2.hot(j, 0)).array();
@@ -173,7 +174,9 @@ static void pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X
       s = (s > kDistanceRoundoff * (nx.array() + nz(j))).select(s, 0.0);
     }
     post(s);
+    finite = finite && s.allFinite();
   }
+  return finite;
 }
 
 void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
@@ -187,14 +190,18 @@ void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const Matri
   pair_matrix(k, X1, X2, M, S, PairMap::stats);
 }
 
-void pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+bool pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
                  Eigen::Ref<MatrixXd> S, PairMap what) {
   RFM_ASSERT(X1.d == M.rows() && X2.d == M.rows());
   RFM_ASSERT(S.rows() == X1.n() && S.cols() == X2.n());
-  if (X1.one_hot() && X2.one_hot())
-    return with_map(k, what, [&](auto f) { pair_stats_onehot(k, X1, X2, M, S, f); });
+  bool finite = true;
+  if (X1.one_hot() && X2.one_hot()) {
+    with_map(k, what, [&](auto f) { finite = pair_stats_onehot(k, X1, X2, M, S, f); });
+    return finite;
+  }
   pair_stats_dense(k, X1.one_hot() ? X1.dense() : X1.X, X2.one_hot() ? X2.dense() : X2.X, M, S);
   if (what != PairMap::stats) with_map(k, what, [&](auto f) { map_columns(S, f); });
+  return S.allFinite();
 }
 
 // --- Predictions ----------------------------------------------------------------------------

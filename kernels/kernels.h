@@ -95,9 +95,10 @@ void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, c
 void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S);
 void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S);
 // pair_stats followed by nothing, apply_values or apply_weights; on one-hot inputs each column
-// is mapped while it is in cache (one pass over S instead of three).
+// is mapped while it is in cache (one pass over S instead of three). Returns whether every entry
+// of S is finite.
 enum class PairMap { stats, values, weights };
-void pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
+bool pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
                  Eigen::Ref<MatrixXd> S, PairMap what);
 
 // Which route computes the AGOP (REFERENCE.md section 4): per-point Jacobian sums on dense

@@ -71,11 +71,11 @@ class CpuKernelMachine final : public KernelMachine {
 
   SolveReport fit(const MatrixXd& M) override {
     auto t0 = std::chrono::steady_clock::now();
-    pair_matrix(opt_.kernel, X_, X_, M, K_, PairMap::values);
+    const bool finite = pair_matrix(opt_.kernel, X_, X_, M, K_, PairMap::values);
     times.gram += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
     M_ = M;
-    if (!K_.allFinite()) {  // LAPACK's behaviour on Inf/NaN is undefined: stop here
+    if (!finite) {  // LAPACK's behaviour on Inf/NaN is undefined: stop here
       alpha_.setConstant(Y_.rows(), Y_.cols(), std::numeric_limits<double>::quiet_NaN());
       SolveReport rep;
       rep.method = "none";

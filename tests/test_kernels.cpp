@@ -153,11 +153,14 @@ TEST_CASE("fused one-hot kernel values and weights equal statistics mapped after
       CAPTURE(what == PairMap::values);
       Kernel k{type, 1.3};
       MatrixXd fused(X.n(), Z.n()), expect(X.n(), Z.n());
-      pair_matrix(k, X, Z, M, fused, what);
+      CHECK(pair_matrix(k, X, Z, M, fused, what));  // every entry finite
       pair_stats_dense(k, X.dense(), Z.dense(), M, expect);
       what == PairMap::values ? apply_values(k, expect) : apply_weights(k, expect);
       CHECK(rel_error(fused, expect) < 1e-13);
     }
+  // Squares of 1e400-sized statistics overflow: reported, not passed on silently.
+  MatrixXd S(X.n(), Z.n());
+  CHECK_FALSE(pair_matrix({KernelType::quadratic, 1.0}, X, Z, 1e200 * M, S, PairMap::values));
 }
 
 TEST_CASE("one-hot detection") {
