@@ -48,10 +48,12 @@ std::vector<int> iota_range(int start, int count) {
 }
 
 // Training points grouped by their hot coordinate, per slot: rows[off[k]..off[k+1]) of slot s
-// are the points i with hot(i, s) = k.
+// are the points i with hot(i, s) = k. in_order[s]: rows[s] is 0..n-1 (the points are already
+// grouped, as the sorted training pairs of a binary task are by slot 0).
 struct HotGroups {
   std::vector<std::vector<int>> rows, off;
   std::vector<MatrixXd> alpha;  // alpha gathered in that order, per slot: (n, c)
+  std::vector<bool> in_order;
 
   HotGroups(const Inputs& X, const MatrixXd& alpha_in) {
     const int n = X.n(), slots = static_cast<int>(X.hot.cols());
@@ -63,9 +65,12 @@ struct HotGroups {
       for (int i = 0; i < n; ++i) r[next[X.hot(i, s)]++] = i;
       MatrixXd a(n, alpha_in.cols());
       for (int t = 0; t < n; ++t) a.row(t) = alpha_in.row(r[t]);
+      bool ordered = true;
+      for (int t = 0; t < n && ordered; ++t) ordered = r[t] == t;
       rows.push_back(std::move(r));
       off.push_back(std::move(o));
       alpha.push_back(std::move(a));
+      in_order.push_back(ordered);
     }
   }
 };
@@ -87,19 +92,26 @@ void jacobian_sums_dense(const MatrixXd& X, const MatrixXd& alpha, ConstRef WJ, 
 }
 
 // The same for one-hot X: one small GEMM per (slot, coordinate) over the points that have it.
+// The weights' rows are gathered into group order first, unless they are in that order already.
 void jacobian_sums_onehot(const HotGroups& g, ConstRef WJ, Scratch& gathered, Ref Hs) {
   const int n = static_cast<int>(WJ.rows()), b = static_cast<int>(WJ.cols());
   Eigen::Map<MatrixXd> Wg = gathered.matrix(n, b);
   for (size_t s = 0; s < g.rows.size(); ++s) {
     const MatrixXd& a = g.alpha[s];
     const int c = static_cast<int>(a.cols());
-    for (int j = 0; j < b; ++j)
-      for (int t = 0; t < n; ++t) Wg(t, j) = WJ(g.rows[s][t], j);
+    const double* W = WJ.data();
+    int ldw = static_cast<int>(WJ.outerStride());
+    if (!g.in_order[s]) {
+      for (int j = 0; j < b; ++j)
+        for (int t = 0; t < n; ++t) Wg(t, j) = WJ(g.rows[s][t], j);
+      W = Wg.data();
+      ldw = n;
+    }
     const std::vector<int>& off = g.off[s];
     for (size_t k = 0; k + 1 < off.size(); ++k) {
       const int cnt = off[k + 1] - off[k];
       if (cnt == 0) continue;
-      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, cnt, 1.0, Wg.data() + off[k], n,
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, cnt, 1.0, W + off[k], ldw,
                   a.data() + off[k], n, 1.0, Hs.col(k).data(), b);
     }
   }

@@ -114,6 +114,10 @@ TEST_CASE("one-hot AGOP route equals the dense route and the reference") {
   const Inputs X = rfm::test::some_pairs(7, 2), Z = rfm::test::some_pairs(7, 3);
   const MatrixXd alpha = random_matrix(X.n(), 7, 13), M = random_spd(X.d, 14, 0.2);
   check_agop_routes(X, Z, alpha, M, {{AgopPath::onehot, 5}, {AgopPath::dense, 7}});
+  // Sorted pairs arrive grouped by slot 0 (no gather); in reverse order both slots are gathered.
+  std::vector<int> reversed(X.n());
+  for (int i = 0; i < X.n(); ++i) reversed[i] = X.n() - 1 - i;
+  check_agop_routes(X.rows(reversed), Z, alpha, M, {{AgopPath::onehot, 5}});
 }
 
 TEST_CASE("one-hot AGOP: a small first block gives the shift, ragged blocks after it") {
