@@ -114,15 +114,17 @@ void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S) {
 // laplace weight needs).
 constexpr double kDistanceRoundoff = 1e-12;
 
+// Column j of the inner products x_i^T M z_j becomes the squared distances.
+template <typename Column>
+static void finish_distance_column(const VectorXd& nx, double nzj, Column s) {
+  s = (nx.array() - 2.0 * s) + nzj;
+  s = (s > kDistanceRoundoff * (nx.array() + nzj)).select(s, 0.0);
+}
+
 static void finish_distances(const VectorXd& nx, const VectorXd& nz, Eigen::Ref<MatrixXd> S) {
   const Eigen::Index cols = S.cols();
 #pragma omp parallel for schedule(static)
-  for (Eigen::Index j = 0; j < cols; ++j) {
-    auto s = S.col(j).array();
-    auto scale = nx.array() + nz(j);
-    s = (nx.array() - 2.0 * s) + nz(j);
-    s = (s > kDistanceRoundoff * scale).select(s, 0.0);
-  }
+  for (Eigen::Index j = 0; j < cols; ++j) finish_distance_column(nx, nz(j), S.col(j).array());
 }
 
 void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, const MatrixXd& M,
@@ -169,10 +171,7 @@ static bool pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X
     auto s = S.col(j).array();
     s = U.col(X2.hot(j, 0)).array();
     for (Eigen::Index t = 1; t < X2.hot.cols(); ++t) s += U.col(X2.hot(j, t)).array();
-    if (k.radial()) {
-      s = (nx.array() - 2.0 * s) + nz(j);
-      s = (s > kDistanceRoundoff * (nx.array() + nz(j))).select(s, 0.0);
-    }
+    if (k.radial()) finish_distance_column(nx, nz(j), s);
     post(s);
     finite = finite && s.allFinite();
   }
