@@ -54,6 +54,7 @@ struct HotGroups {
   std::vector<std::vector<int>> rows, off;
   std::vector<MatrixXd> alpha;  // alpha gathered in that order, per slot: (n, c)
   std::vector<bool> in_order;
+  std::vector<int> first, last;  // per coordinate: the first and last slot it is hot in, or -1
 
   HotGroups(const Inputs& X, const MatrixXd& alpha_in) {
     const int n = X.n(), slots = static_cast<int>(X.hot.cols());
@@ -72,7 +73,16 @@ struct HotGroups {
       alpha.push_back(std::move(a));
       in_order.push_back(ordered);
     }
+    first.assign(X.d, -1);
+    last.assign(X.d, -1);
+    for (int s = 0; s < slots; ++s)
+      for (int k = 0; k < X.d; ++k)
+        if (count(s, k) > 0) {
+          if (first[k] < 0) first[k] = s;
+          last[k] = s;
+        }
   }
+  int count(int s, int k) const { return off[s][k + 1] - off[s][k]; }
 };
 
 using ConstRef = Eigen::Ref<const MatrixXd>;
@@ -91,14 +101,29 @@ void jacobian_sums_dense(const MatrixXd& X, const MatrixXd& alpha, ConstRef WJ, 
   }
 }
 
-// The same for one-hot X: one small GEMM per (slot, coordinate) over the points that have it.
-// The weights' rows are gathered into group order first, unless they are in that order already.
-void jacobian_sums_onehot(const HotGroups& g, ConstRef WJ, Scratch& gathered, Ref Hs) {
+// Hs[:, k] viewed as (b, c) starts at -shift[k] (or 0).
+void start_column(const MatrixXd* shift, int k, Eigen::Map<MatrixXd>& H) {
+  if (shift)
+    H.rowwise() = -shift->row(k);
+  else
+    H.setZero();
+}
+
+// The same for one-hot X, one column (coordinate k) at a time while it is in cache: the column
+// starts at -shift[k] (or 0), one small GEMM per slot adds the points that have k hot, and once
+// the last slot has added, the column's sum goes to *D (when given). Returns V = W_J^T alpha
+// (b, c) when radial, summed from slot 0's GEMMs as they finish: every training point is in
+// exactly one slot-0 group, and no other slot has added to the column yet (user data may put
+// a coordinate in slot 0 of one point and slot 1 of another). The weights' rows are gathered
+// into group order first, unless they are in that order already.
+MatrixXd jacobian_sums_onehot(const HotGroups& g, ConstRef WJ, const MatrixXd* shift, bool radial,
+                              Scratch& gathered, Ref Hs, MatrixXd* D) {
   const int n = static_cast<int>(WJ.rows()), b = static_cast<int>(WJ.cols());
+  const int c = static_cast<int>(g.alpha[0].cols()), d = static_cast<int>(Hs.cols());
+  MatrixXd V = MatrixXd::Zero(radial ? b : 0, c);
+  Eigen::RowVectorXd added = Eigen::RowVectorXd::Zero(c);  // shift rows under V's columns
   Eigen::Map<MatrixXd> Wg = gathered.matrix(n, b);
   for (size_t s = 0; s < g.rows.size(); ++s) {
-    const MatrixXd& a = g.alpha[s];
-    const int c = static_cast<int>(a.cols());
     const double* W = WJ.data();
     int ldw = static_cast<int>(WJ.outerStride());
     if (!g.in_order[s]) {
@@ -107,46 +132,47 @@ void jacobian_sums_onehot(const HotGroups& g, ConstRef WJ, Scratch& gathered, Re
       W = Wg.data();
       ldw = n;
     }
-    const std::vector<int>& off = g.off[s];
-    for (size_t k = 0; k + 1 < off.size(); ++k) {
-      const int cnt = off[k + 1] - off[k];
+    for (int k = 0; k < d; ++k) {
+      const int cnt = g.count(static_cast<int>(s), k), row0 = g.off[s][k];
       if (cnt == 0) continue;
-      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, cnt, 1.0, W + off[k], ldw,
-                  a.data() + off[k], n, 1.0, Hs.col(k).data(), b);
+      Eigen::Map<MatrixXd> H(Hs.col(k).data(), b, c);
+      if (g.first[k] == static_cast<int>(s)) start_column(shift, k, H);
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, cnt, 1.0, W + row0, ldw,
+                  g.alpha[s].data() + row0, n, 1.0, H.data(), b);
+      if (radial && s == 0) {
+        V += H;
+        if (shift) added += shift->row(k);
+      }
+      if (D && g.last[k] == static_cast<int>(s)) D->row(k) += H.colwise().sum();
     }
   }
+  for (int k = 0; k < d; ++k) {  // coordinates no training point has
+    if (g.first[k] >= 0) continue;
+    Eigen::Map<MatrixXd> H(Hs.col(k).data(), b, c);
+    start_column(shift, k, H);
+    if (D) D->row(k) += H.colwise().sum();
+  }
+  if (radial) V.rowwise() += added;
+  return V;
 }
 
-// Hs[(j, cc), k] -= z_jk V[j, cc]: the -r z_j (w_j^T alpha)^T term of radial kernels.
-void subtract_radial_term(const Inputs& ZJ, const MatrixXd& VJ, Ref Hs) {
+// Hs[(j, cc), k] -= z_jk V[j, cc]: the -r z_j (w_j^T alpha)^T term of radial kernels; and, when
+// D holds Hs's column sums (d, c) from before, the same term from them: D -= Z_J^T V.
+void subtract_radial_term(const Inputs& ZJ, const MatrixXd& VJ, Ref Hs, MatrixXd* D) {
   const Eigen::Index b = VJ.rows(), c = VJ.cols();
   if (ZJ.one_hot()) {
-    for (Eigen::Index t = 0; t < ZJ.hot.cols(); ++t)
+    for (Eigen::Index t = 0; t < ZJ.hot.cols(); ++t) {
       for (Eigen::Index cc = 0; cc < c; ++cc)
         for (Eigen::Index j = 0; j < b; ++j) Hs(j + b * cc, ZJ.hot(j, t)) -= VJ(j, cc);
+      for (Eigen::Index j = 0; D && j < b; ++j) D->row(ZJ.hot(j, t)) -= VJ.row(j);
+    }
     return;
   }
   for (Eigen::Index k = 0; k < ZJ.X.cols(); ++k) {
     Eigen::Map<MatrixXd> H(Hs.col(k).data(), b, c);
     H -= ZJ.X.col(k).asDiagonal() * VJ;
   }
-}
-
-// V = W_J^T alpha (b, c) from the one-hot sums: every training point has exactly one hot
-// coordinate in slot 0, so summing B[:, k] over slot 0's coordinates gives sum_i w_ij alpha_i.
-// Hs may start from a shift -C (see agop_inner): its rows of those coordinates are added back.
-MatrixXd weighted_alpha_from_sums(const HotGroups& g, ConstRef Hs, const MatrixXd* shift, int b,
-                                  int c) {
-  MatrixXd V = MatrixXd::Zero(b, c);
-  Eigen::RowVectorXd added = Eigen::RowVectorXd::Zero(c);
-  const std::vector<int>& off = g.off[0];
-  for (size_t k = 0; k + 1 < off.size(); ++k) {
-    if (off[k + 1] == off[k]) continue;
-    V += Eigen::Map<const MatrixXd>(Hs.col(k).data(), b, c);
-    if (shift) added += shift->row(k);
-  }
-  if (shift) V.rowwise() += added;
-  return V;
+  if (D) *D -= ZJ.X.transpose() * VJ;
 }
 
 // Sums of one block of the blocked AGOP.
@@ -264,53 +290,54 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   // ran which block (runs are reproducible bit for bit, with any schedule).
   std::vector<AgopSums> sums(blocks + 1, AgopSums{MatrixXd::Zero(d, d), MatrixXd::Zero(d, c)});
 
-  // Hs of block [j0, j0 + b): Jacobian sums minus the radial term, minus the shift when given.
-  auto block_sums = [&](int j0, int b, const MatrixXd* shift, KernelWorkspace::PerThread& t) {
+  // Hs of block [j0, j0 + b): Jacobian sums minus the radial term, minus the shift when given;
+  // adds Hs's column sums to *D when D is given.
+  auto block_sums = [&](int j0, int b, const MatrixXd* shift, KernelWorkspace::PerThread& t,
+                        MatrixXd* D) {
     const Inputs ZJ = Z.rows(iota_range(j0, b));
     Eigen::Map<MatrixXd> Wbuf = t.W.matrix(n, weights ? 0 : b);
     if (!weights) pair_matrix(k, X, ZJ, M, Wbuf, PairMap::weights);  // (n, b)
     ConstRef W = weights ? ConstRef(weights->middleCols(j0, b)) : ConstRef(Wbuf);
     Eigen::Map<MatrixXd> Hs = t.Hs.matrix(static_cast<Eigen::Index>(b) * c, d);
+    if (onehot) {
+      const MatrixXd V = jacobian_sums_onehot(*groups, W, shift, k.radial(), t.Wg, Hs, D);
+      if (k.radial()) subtract_radial_term(ZJ, V, Hs, D);
+      return Hs;
+    }
     for (int kk = 0; kk < d; ++kk) {
       Eigen::Map<MatrixXd> H(Hs.col(kk).data(), b, c);
-      if (shift)
-        H.rowwise() = -shift->row(kk);
-      else
-        H.setZero();
+      start_column(shift, kk, H);
     }
-    if (onehot)
-      jacobian_sums_onehot(*groups, W, t.Wg, Hs);
-    else
-      jacobian_sums_dense(Xdense, alpha, W, Hs);
-    if (!k.radial()) return Hs;
-    const MatrixXd V = onehot ? weighted_alpha_from_sums(*groups, Hs, shift, b, c)
-                              : MatrixXd(W.transpose() * alpha);
-    subtract_radial_term(ZJ, V, Hs);
+    jacobian_sums_dense(Xdense, alpha, W, Hs);
+    if (k.radial()) subtract_radial_term(ZJ, MatrixXd(W.transpose() * alpha), Hs, nullptr);
+    for (int kk = 0; D && kk < d; ++kk)
+      D->row(kk) += Eigen::Map<const MatrixXd>(Hs.col(kk).data(), b, c).colwise().sum();
     return Hs;
   };
-  // Adds the block's column sums (Hs already shifted) to D and its Hs^T Hs to G (upper).
+  // Adds the block's Hs^T Hs to G (upper triangle).
   auto accumulate = [&](int b, Ref Hs, AgopSums& s) {
-    for (int kk = 0; opt.centering && kk < d; ++kk)
-      s.D.row(kk) += Eigen::Map<const MatrixXd>(Hs.col(kk).data(), b, c).colwise().sum();
     cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, d, b * c, 1.0, Hs.data(), b * c, 1.0,
                 s.G.data(), d);
   };
 
   const int blas_before = blas_threads();
   set_blas_threads(1);
-  Eigen::Map<MatrixXd> Hs0 = block_sums(0, first, nullptr, ws->threads[0]);
+  // The first block's sum of H_j - C is 0 but for rounding: kept, as the other blocks' sums are.
+  Eigen::Map<MatrixXd> Hs0 = block_sums(0, first, nullptr, ws->threads[0], nullptr);
   MatrixXd C = MatrixXd::Zero(d, c);
   for (int kk = 0; opt.centering && kk < d; ++kk) {
     Eigen::Map<MatrixXd> H(Hs0.col(kk).data(), first, c);
     C.row(kk) = H.colwise().mean();
     H.rowwise() -= C.row(kk);
+    sums[0].D.row(kk) = H.colwise().sum();
   }
   accumulate(first, Hs0, sums[0]);
   const MatrixXd* shift = opt.centering ? &C : nullptr;
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int blk = 0; blk < blocks; ++blk) {
     const int tid = omp_get_thread_num(), j0 = first + blk * block, b = std::min(block, m - j0);
-    accumulate(b, block_sums(j0, b, shift, ws->threads[tid]), sums[blk + 1]);
+    AgopSums& s = sums[blk + 1];
+    accumulate(b, block_sums(j0, b, shift, ws->threads[tid], opt.centering ? &s.D : nullptr), s);
   }
   set_blas_threads(blas_before);
 

@@ -99,12 +99,15 @@ static void check_agop_routes(const Inputs& X, const Inputs& Z, const MatrixXd& 
                               const std::vector<std::pair<AgopPath, int>>& routes) {
   for (KernelType type : kAllKernels)
     for (bool centering : {true, false}) {
-      CAPTURE(to_string(type));
+      const std::string kernel = to_string(type);
+      CAPTURE(kernel);
       CAPTURE(centering);
       Kernel k{type, 2.5};
       const MatrixXd ref = agop_reference(k, X.dense(), alpha, M, Z.dense(), centering);
       for (const auto& [path, block] : routes) {
-        CAPTURE(to_string(path));
+        const std::string route = to_string(path);
+        CAPTURE(route);
+        CAPTURE(block);
         CHECK(rel_error(agop(k, X, alpha, M, Z, {centering, path, block}), ref) < 1e-10);
       }
     }
@@ -130,6 +133,28 @@ TEST_CASE("one-hot AGOP: a small first block gives the shift, ragged blocks afte
   const Inputs X = ds.inputs.rows(rows), Z = rfm::test::some_pairs(11, 1);
   const MatrixXd alpha = random_matrix(X.n(), 11, 15), M = random_spd(X.d, 16, 0.2);
   check_agop_routes(X, Z, alpha, M, {{AgopPath::onehot, 40}});
+}
+
+TEST_CASE("one-hot AGOP: a coordinate hot in slot 0 for some points and slot 1 for others") {
+  // Inputs::detect numbers the ones of each row left to right, so with user data (rfm fit) the
+  // same coordinate can be slot 0 of one point and slot 1 of another.
+  const int n = 60, d = 6;
+  MatrixXd X = MatrixXd::Zero(n, d), Z = MatrixXd::Zero(25, d);
+  for (MatrixXd* A : {&X, &Z})
+    for (Eigen::Index i = 0; i < A->rows(); ++i) {
+      const int a = static_cast<int>((7 * i + 3) % d),
+                b = static_cast<int>((3 * i + i / 5) % (d - 1));
+      (*A)(i, a) = 1;
+      (*A)(i, b >= a ? b + 1 : b) = 1;  // two distinct ones per row
+    }
+  const Inputs Xh = Inputs::detect(X), Zh = Inputs::detect(Z);
+  REQUIRE(Xh.one_hot());
+  bool shared = false;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) shared |= Xh.hot(i, 0) == Xh.hot(j, 1);
+  REQUIRE(shared);
+  const MatrixXd alpha = random_matrix(n, 4, 17), M = random_spd(d, 18, 0.2);
+  check_agop_routes(Xh, Zh, alpha, M, {{AgopPath::onehot, 7}, {AgopPath::onehot, 64}});
 }
 
 TEST_CASE("one-hot pair statistics equal the dense ones, self distances exactly 0") {
