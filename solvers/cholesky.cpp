@@ -70,6 +70,30 @@ void restore_from_upper(MatrixXd& A, const VectorXd& diag) {
   A.diagonal() = diag;
 }
 
+// Lower Cholesky factor of A in place, the strict upper triangle untouched, blocked
+// right-looking: per panel of kPanel columns, dpotrf on the diagonal block, dtrsm on the rows
+// below it and one dsyrk on the trailing matrix. OpenBLAS 0.3.21's own dpotrf takes 15-20 % longer
+// at n = 1860 on 2 cores (microbenchmark, panels of 64 to 256 alike). Returns dpotrf's info: 0,
+// or the order of the first leading minor that is not positive definite.
+lapack_int factor_lower(MatrixXd& A) {
+  constexpr lapack_int kPanel = 128;
+  const lapack_int n = static_cast<lapack_int>(A.rows());
+  for (lapack_int j = 0; j < n; j += kPanel) {
+    const lapack_int b = std::min(kPanel, n - j), rest = n - j - b;
+    double* Ajj = &A(j, j);
+    const lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', b, Ajj, n);
+    check_lapack_args("dpotrf", info);
+    if (info > 0) return j + info;
+    if (rest == 0) break;
+    double* below = Ajj + b;
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rest, b, 1.0, Ajj,
+                n, below, n);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, rest, b, -1.0, below, n, 1.0,
+                &A(j + b, j + b), n);
+  }
+  return 0;
+}
+
 // Pseudo-inverse solve through the symmetric eigendecomposition; eigenvalues below
 // n * eps * max|lambda| are dropped (an implicit tiny ridge). Returns how many were dropped.
 int solve_by_eigen(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha) {
@@ -105,8 +129,7 @@ class LapackCholesky final : public SpdSolver {
     const VectorXd diag = A.diagonal();
     A.diagonal().array() += ridge;
     SolveReport rep;
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, A.data(), n);
-    check_lapack_args("dpotrf", info);
+    lapack_int info = factor_lower(A);
     alpha = Y;
     if (info == 0) {
       check_lapack_args(
