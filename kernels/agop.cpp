@@ -139,11 +139,12 @@ MatrixXd jacobian_sums_onehot(const HotGroups& g, ConstRef WJ, const MatrixXd* s
       if (g.first[k] == static_cast<int>(s)) start_column(shift, k, H);
       cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, c, cnt, 1.0, W + row0, ldw,
                   g.alpha[s].data() + row0, n, 1.0, H.data(), b);
-      if (radial && s == 0) {
-        V += H;
-        if (shift) added += shift->row(k);
+      const bool add_v = radial && s == 0, add_d = D && g.last[k] == static_cast<int>(s);
+      if (add_v && shift) added += shift->row(k);
+      for (int cc = 0; (add_v || add_d) && cc < c; ++cc) {  // a class at a time: one read from L2
+        if (add_v) V.col(cc) += H.col(cc);
+        if (add_d) (*D)(k, cc) += H.col(cc).sum();
       }
-      if (D && g.last[k] == static_cast<int>(s)) D->row(k) += H.colwise().sum();
     }
   }
   for (int k = 0; k < d; ++k) {  // coordinates no training point has
