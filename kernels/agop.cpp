@@ -282,9 +282,15 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
   std::unique_ptr<HotGroups> groups = onehot ? std::make_unique<HotGroups>(X, alpha) : nullptr;
 
-  // The first block is small: it runs alone, to give the shift C to all the others.
-  const int first = std::min(std::min(block, 32), m);
-  const int blocks = (m - first + block - 1) / block;
+  // The first block is small: it runs alone, to give the shift C to all the others. The rest is
+  // cut into a multiple of 4 blocks of one size (at most opt.block points), so that 2 or 4
+  // threads get the same work (add mod 61 in blocks of 256 was 7 + 1 small block, one of 2
+  // threads idle for a block's time). The cut does not depend on the thread count.
+  const int first = std::min(std::min(block, 32), m), rest = m - first;
+  int blocks = (rest + block - 1) / block;
+  if (blocks > 1) blocks = (blocks + 3) / 4 * 4;
+  const int size = blocks > 0 ? (rest + blocks - 1) / blocks : block;
+  blocks = (rest + size - 1) / size;
   const int threads = std::max(1, std::min(omp_get_max_threads(), std::max(blocks, 1)));
   if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
   // One sum per block, added up in block order: the result does not depend on which thread
@@ -336,7 +342,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   const MatrixXd* shift = opt.centering ? &C : nullptr;
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int blk = 0; blk < blocks; ++blk) {
-    const int tid = omp_get_thread_num(), j0 = first + blk * block, b = std::min(block, m - j0);
+    const int tid = omp_get_thread_num(), j0 = first + blk * size, b = std::min(size, m - j0);
     AgopSums& s = sums[blk + 1];
     accumulate(b, block_sums(j0, b, shift, ws->threads[tid], opt.centering ? &s.D : nullptr), s);
   }

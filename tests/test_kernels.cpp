@@ -124,7 +124,8 @@ TEST_CASE("one-hot AGOP route equals the dense route and the reference") {
 }
 
 TEST_CASE("one-hot AGOP: a small first block gives the shift, ragged blocks after it") {
-  // 121 AGOP points in blocks of 40: the first block has 32 points, then 40, 40 and 9. No
+  // 121 AGOP points in blocks of at most 40: the first block has 32 points, then four blocks
+  // share the other 89 (23, 23, 23 and a ragged 20). No
   // training point has a = 0, so one slot-0 coordinate has no group (but the first block has it).
   const Dataset ds = make_modular_task(Op::add, 11);
   std::vector<int> rows;
