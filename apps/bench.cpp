@@ -288,7 +288,7 @@ void setup_bench(CLI::App& app) {
       "Solve precision");
   sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
       ->capture_default_str();
-  sub->add_option("--agop-block", o->agop_block, "AGOP points per block (as rfm grok)")
+  sub->add_option("--agop-block", o->agop_block, "Most AGOP points per block (as rfm grok)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda, or auto (the GPU when usable)")
