@@ -191,7 +191,8 @@ struct AgopSums {
 // formed a column block at a time, so the route needs n^2 + 2 n b doubles besides W.
 MatrixXd agop_inner_hadamard(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
                              const MatrixXd& M, const MatrixXd& Z, bool centering,
-                             const MatrixXd* weights, KernelWorkspace& ws, int block) {
+                             const MatrixXd* weights, KernelWorkspace& ws, int block,
+                             MatrixXd* weighted_alpha) {
   const int n = static_cast<int>(X.rows()), m = static_cast<int>(Z.rows());
   const int c = static_cast<int>(alpha.cols()), d = static_cast<int>(X.cols());
   Eigen::Map<MatrixXd> Wbuf = ws.W.matrix(n, weights ? 0 : m);
@@ -216,6 +217,7 @@ MatrixXd agop_inner_hadamard(const Kernel& k, const MatrixXd& X, const MatrixXd&
               PX.data(), n);
   MatrixXd G = X.transpose() * PX;           // (d, d)
   const MatrixXd V = W.transpose() * alpha;  // (m, c)
+  if (weighted_alpha) *weighted_alpha = V;
   if (k.radial()) {
     MatrixXd QZ = MatrixXd::Zero(n, d);  // sum over column blocks of Q_J Z_J
     for (int j0 = 0; j0 < m; j0 += block) {
@@ -264,11 +266,13 @@ AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, 
 // The other blocks start their sums from -C instead of 0, so the shift costs no extra pass.
 MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
                     const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights,
-                    KernelWorkspace* ws) {
+                    KernelWorkspace* ws, MatrixXd* weighted_alpha) {
   const int n = X.n(), m = Z.n(), d = X.d, c = static_cast<int>(alpha.cols());
   const int block = std::max(1, std::min(opt.block, m));
   RFM_ASSERT(alpha.rows() == n && Z.d == d && m > 0);
   RFM_ASSERT(!weights || (weights->rows() == n && weights->cols() == m));
+  RFM_ASSERT(!weighted_alpha || k.radial());
+  if (weighted_alpha) weighted_alpha->resize(m, c);
   RFM_CHECK(opt.path != AgopPath::onehot || X.one_hot(),
             "--agop-path onehot needs one-hot training inputs");
   const AgopPath path = choose_agop_path(opt.path, X.one_hot(), n, m, c, d);
@@ -276,7 +280,8 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   if (!ws) ws = &local;
   if (path == AgopPath::hadamard)
     return agop_inner_hadamard(k, X.one_hot() ? X.dense() : X.X, alpha, M,
-                               Z.one_hot() ? Z.dense() : Z.X, opt.centering, weights, *ws, block);
+                               Z.one_hot() ? Z.dense() : Z.X, opt.centering, weights, *ws, block,
+                               weighted_alpha);
   const bool onehot = path == AgopPath::onehot;
   const MatrixXd Xd = onehot || !X.one_hot() ? MatrixXd() : X.dense();
   const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
@@ -309,6 +314,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
     if (onehot) {
       const MatrixXd V = jacobian_sums_onehot(*groups, W, shift, k.radial(), t.Wg, Hs, D);
       if (k.radial()) subtract_radial_term(ZJ, V, Hs, D);
+      if (weighted_alpha) weighted_alpha->middleRows(j0, b) = V;
       return Hs;
     }
     for (int kk = 0; kk < d; ++kk) {
@@ -316,7 +322,11 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
       start_column(shift, kk, H);
     }
     jacobian_sums_dense(Xdense, alpha, W, Hs);
-    if (k.radial()) subtract_radial_term(ZJ, MatrixXd(W.transpose() * alpha), Hs, nullptr);
+    if (k.radial()) {
+      const MatrixXd V = W.transpose() * alpha;
+      subtract_radial_term(ZJ, V, Hs, nullptr);
+      if (weighted_alpha) weighted_alpha->middleRows(j0, b) = V;
+    }
     for (int kk = 0; D && kk < d; ++kk)
       D->row(kk) += Eigen::Map<const MatrixXd>(Hs.col(kk).data(), b, c).colwise().sum();
     return Hs;
@@ -359,9 +369,9 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
 }
 
 MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
-              const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights,
-              KernelWorkspace* ws) {
-  const MatrixXd Ghat = agop_inner(k, X, alpha, M, Z, opt, weights, ws);
+              const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights, KernelWorkspace* ws,
+              MatrixXd* weighted_alpha) {
+  const MatrixXd Ghat = agop_inner(k, X, alpha, M, Z, opt, weights, ws, weighted_alpha);
   return M * Ghat * M;
 }
 

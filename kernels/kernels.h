@@ -122,13 +122,16 @@ struct AgopOptions {
 // Z: AGOP points. weights: the (n, m) matrix w(x_i, z_j) if the caller has it, else computed
 // block by block from M.
 // ws: scratch to reuse (a temporary one when null).
+// weighted_alpha (radial kernels only): when given, receives W^T alpha (m, c), the sums
+// sum_i w(x_i, z_j) alpha_i that the radial term needs anyway. For the Gaussian kernels, whose
+// weights are a multiple of the kernel values, these are the predictions at Z times that factor.
 MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
                     const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights = nullptr,
-                    KernelWorkspace* ws = nullptr);
+                    KernelWorkspace* ws = nullptr, MatrixXd* weighted_alpha = nullptr);
 // The AGOP G = M Ghat M (d, d).
 MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
               const Inputs& Z, const AgopOptions& opt, const MatrixXd* weights = nullptr,
-              KernelWorkspace* ws = nullptr);
+              KernelWorkspace* ws = nullptr, MatrixXd* weighted_alpha = nullptr);
 
 // The route automatic resolves to for these sizes (n training points, m AGOP points).
 AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, double c, double d);

@@ -75,6 +75,7 @@ class CpuKernelMachine final : public KernelMachine {
     times.gram += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
     M_ = M;
+    fitted_current_ = false;
     if (!finite) {  // LAPACK's behaviour on Inf/NaN is undefined: stop here
       alpha_.setConstant(Y_.rows(), Y_.cols(), std::numeric_limits<double>::quiet_NaN());
       SolveReport rep;
@@ -89,9 +90,13 @@ class CpuKernelMachine final : public KernelMachine {
 
   MatrixXd predict(const Inputs& Z) override {
     auto t0 = std::chrono::steady_clock::now();
-    // K is symmetric in full after the solve (the solver restores it), so a plain GEMM.
-    MatrixXd out = same_points(Z, X_) ? MatrixXd(K_ * alpha_)
-                                      : rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
+    // K is symmetric in full after the solve (the solver restores it), so a plain GEMM, unless
+    // the AGOP of this alpha has computed K alpha already (see agop()).
+    MatrixXd out;
+    if (same_points(Z, X_))
+      out = fitted_current_ ? fitted_ : MatrixXd(K_ * alpha_);
+    else
+      out = rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
     times.predict += seconds_since(t0);
     return out;
   }
@@ -100,11 +105,18 @@ class CpuKernelMachine final : public KernelMachine {
     auto t0 = std::chrono::steady_clock::now();
     // Gaussian weights are a multiple of the kernel values in K, and the Jacobians are linear
     // in (weights o alpha): K with alpha scaled serves as the weights. Other kernels compute
-    // their weights a block at a time inside agop().
+    // their weights a block at a time inside agop(). The Gaussian AGOP on the training points
+    // sums K (factor alpha) for its radial term: the training predictions K alpha, kept for
+    // predict() (a GEMM of 2 n^2 c flops fewer per iteration).
     const double per_value = opt_.kernel.weight_per_value();
-    MatrixXd G = same_points(Z, X_) && per_value > 0
-                     ? rfm::agop(opt_.kernel, X_, per_value * alpha_, M_, Z, opt_.agop, &K_, &ws_)
-                     : rfm::agop(opt_.kernel, X_, alpha_, M_, Z, opt_.agop, nullptr, &ws_);
+    MatrixXd G;
+    if (same_points(Z, X_) && per_value > 0) {
+      G = rfm::agop(opt_.kernel, X_, per_value * alpha_, M_, Z, opt_.agop, &K_, &ws_, &fitted_);
+      fitted_ /= per_value;
+      fitted_current_ = true;
+    } else {
+      G = rfm::agop(opt_.kernel, X_, alpha_, M_, Z, opt_.agop, nullptr, &ws_);
+    }
     times.agop += seconds_since(t0);
     return G;
   }
@@ -116,7 +128,9 @@ class CpuKernelMachine final : public KernelMachine {
   std::unique_ptr<SpdSolver> solver_;
   Inputs X_;
   MatrixXd Y_, K_, alpha_, M_;  // K_: (n, n) kernel values
-  KernelWorkspace ws_;          // predict and AGOP scratch, reused by every iteration
+  MatrixXd fitted_;             // K alpha from the last AGOP, when fitted_current_
+  bool fitted_current_ = false;
+  KernelWorkspace ws_;  // predict and AGOP scratch, reused by every iteration
 };
 
 }  // namespace

@@ -207,9 +207,10 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
           strfmt("iteration %d: the solve produced NaN or Inf (%s)", t, rep.message.c_str());
       break;
     }
+    // The AGOP first: on the CPU it leaves the training predictions behind (Gaussian kernels).
+    const MatrixXd G = km->agop(agop_points);
     record_metrics(*km, pb, st, sum);
     if (measure) measure(M, st);
-    const MatrixXd G = km->agop(agop_points);
     const auto t1 = Clock::now();
     MatrixXd next = G.allFinite() ? update_from_agop(o, G) : MatrixXd();
     sum.update_seconds += since(t1);
