@@ -690,7 +690,8 @@ static void setup_grok(CLI::App& app) {
   sub->add_option("--agop-samples", o->rfm.agop_samples,
                   "AGOP over a random subset of this many training points (0: all)")
       ->capture_default_str();
-  sub->add_option("--agop-block", o->rfm.agop.block, "Most AGOP points per block (bounds memory; blocks are cut equal)")
+  sub->add_option("--agop-block", o->rfm.agop.block,
+                  "Most AGOP points per block (bounds memory; blocks are cut equal)")
       ->capture_default_str();
   sub->add_option("--init", o->init, "Initial feature matrix M_0 (.npy, d x d); default I");
   sub->add_option("--out", o->out, "Run directory (default runs/<task>-p<p>-<kernel>-<time>)");
