@@ -72,7 +72,9 @@ class Scratch {
 struct KernelWorkspace {
   Scratch stats;  // predict: (block, n) kernel values
   struct PerThread {
-    Scratch W, Wg, Hs;  // weights (n, b), weights gathered by hot coordinate, Hs (b*c, d)
+    // weights (n, b) or transposed (b, n) on the one-hot route, Hs (b*c, d), V = W^T alpha
+    // (b, c); the one-hot route's lane mask (b) and sums of weights over the AGOP points (n)
+    Scratch W, Wg, Hs, V, live, R;
   };
   std::vector<PerThread> threads;
   // Hadamard route: W (n, m) when not given, P (n, n), a column block (n, block).
