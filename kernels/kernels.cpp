@@ -1,6 +1,10 @@
 // Kernel functions, pair statistics, predictions and the naive Jacobian/AGOP oracles
 // (kernels.h; REFERENCE.md section 2).
+#include <cblas.h>
+#include <omp.h>
+
 #include <cmath>
+#include <numeric>
 
 #include "kernels/kernels.h"
 
@@ -214,21 +218,50 @@ size_t KernelWorkspace::bytes() const {
   return sum;
 }
 
+// One-hot inputs: equal blocks of at most kPredictBlock points run in parallel, each thread
+// computing its block's kernel values into its own scratch and multiplying them by alpha with
+// single-threaded BLAS (p = 61, microbenchmark minima: 0.0089 s against 0.0122 s for one
+// 1861-point block with threaded BLAS; blocks of 64 0.010 s, as alpha is packed once per block).
+// Dense inputs: large blocks, each product threaded, as the distance expansion redoes an
+// (n, d) x (d, d) product per block.
+constexpr int kPredictBlock = 256;
+
 MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
                  const Inputs& Z, KernelWorkspace* ws, int block) {
-  const int m = Z.n();
+  const int m = Z.n(), n = X.n(), c = static_cast<int>(alpha.cols());
   KernelWorkspace local;
   if (!ws) ws = &local;
-  MatrixXd out(m, alpha.cols());
-  std::vector<int> idx;
-  for (int j0 = 0; j0 < m; j0 += block) {
-    const int b = std::min(block, m - j0);
-    idx.resize(b);
-    for (int t = 0; t < b; ++t) idx[t] = j0 + t;
-    Eigen::Map<MatrixXd> S = ws->stats.matrix(b, X.n());
-    pair_matrix(k, Z.rows(idx), X, M, S, PairMap::values);
-    out.middleRows(j0, b).noalias() = S * alpha;
+  MatrixXd out(m, c);
+  if (!(X.one_hot() && Z.one_hot())) {
+    std::vector<int> idx;
+    for (int j0 = 0; j0 < m; j0 += block) {
+      const int b = std::min(block, m - j0);
+      idx.resize(b);
+      std::iota(idx.begin(), idx.end(), j0);
+      Eigen::Map<MatrixXd> S = ws->stats.matrix(b, n);
+      pair_matrix(k, Z.rows(idx), X, M, S, PairMap::values);
+      out.middleRows(j0, b).noalias() = S * alpha;
+    }
+    return out;
   }
+  block = std::min(block, kPredictBlock);
+  const int blocks = (m + block - 1) / block;
+  block = (m + blocks - 1) / blocks;
+  const int threads = std::max(1, std::min(omp_get_max_threads(), blocks));
+  if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
+  const int blas_before = blas_threads();
+  set_blas_threads(1);
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+  for (int blk = 0; blk < blocks; ++blk) {
+    const int j0 = blk * block, b = std::min(block, m - j0);
+    std::vector<int> idx(b);
+    std::iota(idx.begin(), idx.end(), j0);
+    Eigen::Map<MatrixXd> S = ws->threads[omp_get_thread_num()].W.matrix(b, n);
+    pair_matrix(k, Z.rows(idx), X, M, S, PairMap::values);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, c, n, 1.0, S.data(), b, alpha.data(),
+                n, 0.0, out.data() + j0, m);
+  }
+  set_blas_threads(blas_before);
   return out;
 }
 

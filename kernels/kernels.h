@@ -72,7 +72,8 @@ class Scratch {
 struct KernelWorkspace {
   Scratch stats;  // predict: (block, n) kernel values
   struct PerThread {
-    // weights (n, b) or transposed (b, n) on the one-hot route, Hs (b*c, d), V = W^T alpha
+    // weights (n, b) or transposed (b, n) on the one-hot route (in predict: a block of kernel
+    // values), Hs (b*c, d), V = W^T alpha
     // (b, c); the one-hot route's lane mask (b) and sums of weights over the AGOP points (n)
     Scratch W, Wg, Hs, V, live, R;
   };
@@ -145,7 +146,8 @@ std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X, co
 MatrixXd agop_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
                         const MatrixXd& M, const MatrixXd& Z, bool centering);
 
-// Predictions K_M(Z, X) alpha: (m, c), computed in row blocks.
+// Predictions K_M(Z, X) alpha: (m, c), computed in row blocks (of at most 256 points, in
+// parallel, on one-hot inputs).
 MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const MatrixXd& M,
                  const Inputs& Z, KernelWorkspace* ws = nullptr, int block = 2048);
 

@@ -232,6 +232,14 @@ TEST_CASE("predictions in blocks equal one product") {
   apply_values(k, S);
   CHECK(rel_error(predict(k, Inputs::from_dense(X), alpha, M, Inputs::from_dense(Z), nullptr, 4),
                   S * alpha) < 1e-14);
+  // One-hot: blocks in parallel (169 points in blocks of 57, 57, 55; and of 5).
+  const Inputs Xh = rfm::test::some_pairs(13, 2), Zh = rfm::test::some_pairs(13, 1);
+  const MatrixXd ah = random_matrix(Xh.n(), 3, 20), Mh = random_spd(Xh.d, 21, 0.2);
+  MatrixXd Sh(Zh.n(), Xh.n());
+  pair_stats_dense(k, Zh.dense(), Xh.dense(), Mh, Sh);
+  apply_values(k, Sh);
+  for (int block : {57, 5})
+    CHECK(rel_error(predict(k, Xh, ah, Mh, Zh, nullptr, block), Sh * ah) < 1e-12);
 }
 
 TEST_CASE("training predictions left by the Gaussian AGOP equal K alpha, and go stale on refit") {
