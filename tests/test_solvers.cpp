@@ -43,7 +43,7 @@ TEST_CASE("SPD solve recovers a manufactured solution in every precision") {
 }
 
 TEST_CASE("every solver leaves A as it found it, bit for bit") {
-  // n = 150 spans several 64 x 64 tiles of the triangle restore, with a ragged last one.
+  // n = 150: 18 whole 8 x 8 tiles of the triangle restore per column block, and 6 rows more.
   const int n = 150;
   MatrixXd A = random_spd(n, 6, 1.0);
   A = (0.5 * (A + A.transpose())).eval();  // exactly symmetric: the upper triangle comes back too
