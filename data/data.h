@@ -36,9 +36,8 @@ struct Inputs {
 
   bool one_hot() const { return hot.size() > 0 || (X.size() == 0 && d > 0); }
   int n() const { return one_hot() ? static_cast<int>(hot.rows()) : static_cast<int>(X.rows()); }
-  MatrixXd dense() const;                          // (n, d)
+  MatrixXd dense() const;                      // (n, d)
   Inputs rows(const std::vector<int>& idx) const;  // the selected points, same form
-  bool same_points(const Inputs& o) const;         // the same points, in the same order and form
   static Inputs from_dense(MatrixXd X);
   static Inputs from_hot(IndexMatrix hot, int d);
   // Dense rows that are exactly 0/1 with the same number of ones per row become one-hot.
@@ -53,12 +52,12 @@ Op op_from_string(const std::string& name);  // throws InputError listing the kn
 
 // A labelled data set with a one-hot input encoding.
 struct Dataset {
-  std::string task;         // e.g. "add"
-  int p = 0;                // modulus
-  Inputs inputs;            // all N examples, one-hot: slot 0 = a, slot 1 = p + b
-  std::vector<int> labels;  // N class ids in 0..c-1
-  IndexMatrix operands;     // (N, 2): the pair (a, b) each example encodes
-  int c = 0;                // number of classes
+  std::string task;          // e.g. "add"
+  int p = 0;                 // modulus
+  Inputs inputs;             // all N examples, one-hot: slot 0 = a, slot 1 = p + b
+  std::vector<int> labels;   // N class ids in 0..c-1
+  IndexMatrix operands;      // (N, 2): the pair (a, b) each example encodes
+  int c = 0;                 // number of classes
   int N() const { return static_cast<int>(labels.size()); }
 };
 
@@ -94,8 +93,8 @@ std::vector<int> random_subset(int N, int k, uint64_t seed);
 
 bool is_prime(int p);
 int mod_pow(int base, int exp, int p);
-int mod_inverse(int a, int p);  // a in 1..p-1, p prime
-int primitive_root(int p);      // the smallest generator of Z_p^*, p prime
+int mod_inverse(int a, int p);          // a in 1..p-1, p prime
+int primitive_root(int p);              // the smallest generator of Z_p^*, p prime
 // order[i] = g^i mod p for i = 0..p-2: residue order[i] goes to position i (REFERENCE.md 2.2).
 std::vector<int> discrete_log_order(int p);
 
@@ -247,6 +246,7 @@ void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int
 MatrixXd load_matrix(const std::string& path);
 // CSV from text in memory (name is used in messages).
 MatrixXd parse_csv(const std::string& text, const std::string& name);
+
 
 // --- Experiment tasks (issue 8; REFERENCE.md sections 1 and 6) -------------------------------
 //

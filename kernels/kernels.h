@@ -72,10 +72,9 @@ class Scratch {
 struct KernelWorkspace {
   Scratch stats;  // predict: (block, n) kernel values
   struct PerThread {
-    // weights (n, b) or transposed (b, n) on the one-hot route (in predict: a block of kernel
-    // values), Hs (b*c, d), V = W^T alpha
-    // (b, c); the one-hot route's lane mask (b) and sums of weights over the AGOP points (n)
-    Scratch W, Wg, Hs, V, live, R;
+    // weights (n, b), weights gathered by hot coordinate, Hs (b*c, d); in predict, W holds a
+    // block of kernel values
+    Scratch W, Wg, Hs;
   };
   std::vector<PerThread> threads;
   // Hadamard route: W (n, m) when not given, P (n, n), a column block (n, block).
