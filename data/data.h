@@ -38,6 +38,7 @@ struct Inputs {
   int n() const { return one_hot() ? static_cast<int>(hot.rows()) : static_cast<int>(X.rows()); }
   MatrixXd dense() const;                      // (n, d)
   Inputs rows(const std::vector<int>& idx) const;  // the selected points, same form
+  Inputs range(int start, int count) const;        // points start .. start + count - 1
   static Inputs from_dense(MatrixXd X);
   static Inputs from_hot(IndexMatrix hot, int d);
   // Dense rows that are exactly 0/1 with the same number of ones per row become one-hot.

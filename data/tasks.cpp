@@ -1,6 +1,7 @@
 // Tasks, encodings, splits and number theory mod p (REFERENCE.md section 1).
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 #include "data/data.h"
@@ -15,6 +16,12 @@ MatrixXd Inputs::dense() const {
   for (int i = 0; i < hot.rows(); ++i)
     for (int s = 0; s < hot.cols(); ++s) out(i, hot(i, s)) += 1.0;
   return out;
+}
+
+Inputs Inputs::range(int start, int count) const {
+  std::vector<int> idx(count);
+  std::iota(idx.begin(), idx.end(), start);
+  return rows(idx);
 }
 
 Inputs Inputs::rows(const std::vector<int>& idx) const {

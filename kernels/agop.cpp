@@ -41,12 +41,6 @@ AgopPath agop_path_from_string(const std::string& name) {
 
 namespace {
 
-std::vector<int> iota_range(int start, int count) {
-  std::vector<int> idx(count);
-  std::iota(idx.begin(), idx.end(), start);
-  return idx;
-}
-
 // Training points grouped by their hot coordinate, per slot: rows[off[k]..off[k+1]) of slot s
 // are the points i with hot(i, s) = k. in_order[s]: rows[s] is 0..n-1 (the points are already
 // grouped, as the sorted training pairs of a binary task are by slot 0).
@@ -306,7 +300,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   // adds Hs's column sums to *D when D is given.
   auto block_sums = [&](int j0, int b, const MatrixXd* shift, KernelWorkspace::PerThread& t,
                         MatrixXd* D) {
-    const Inputs ZJ = Z.rows(iota_range(j0, b));
+    const Inputs ZJ = Z.range(j0, b);
     Eigen::Map<MatrixXd> Wbuf = t.W.matrix(n, weights ? 0 : b);
     if (!weights) pair_matrix(k, X, ZJ, M, Wbuf, PairMap::weights);  // (n, b)
     ConstRef W = weights ? ConstRef(weights->middleCols(j0, b)) : ConstRef(Wbuf);

@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <cmath>
-#include <numeric>
 
 #include "kernels/kernels.h"
 
@@ -232,13 +231,10 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
   if (!ws) ws = &local;
   MatrixXd out(m, c);
   if (!(X.one_hot() && Z.one_hot())) {
-    std::vector<int> idx;
     for (int j0 = 0; j0 < m; j0 += block) {
       const int b = std::min(block, m - j0);
-      idx.resize(b);
-      std::iota(idx.begin(), idx.end(), j0);
       Eigen::Map<MatrixXd> S = ws->stats.matrix(b, n);
-      pair_matrix(k, Z.rows(idx), X, M, S, PairMap::values);
+      pair_matrix(k, Z.range(j0, b), X, M, S, PairMap::values);
       out.middleRows(j0, b).noalias() = S * alpha;
     }
     return out;
@@ -253,10 +249,8 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int blk = 0; blk < blocks; ++blk) {
     const int j0 = blk * block, b = std::min(block, m - j0);
-    std::vector<int> idx(b);
-    std::iota(idx.begin(), idx.end(), j0);
     Eigen::Map<MatrixXd> S = ws->threads[omp_get_thread_num()].W.matrix(b, n);
-    pair_matrix(k, Z.rows(idx), X, M, S, PairMap::values);
+    pair_matrix(k, Z.range(j0, b), X, M, S, PairMap::values);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, c, n, 1.0, S.data(), b, alpha.data(),
                 n, 0.0, out.data() + j0, m);
   }

@@ -96,11 +96,11 @@ void restore_from_upper(MatrixXd& A, const VectorXd& diag) {
 #pragma omp parallel for schedule(dynamic, 4)
   for (Eigen::Index j0 = 0; j0 < n; j0 += 8) {
     const Eigen::Index jb = std::min<Eigen::Index>(8, n - j0);
-    for (Eigen::Index j = j0; j < j0 + jb; ++j)  // the diagonal tile, and rows past `whole`
-      for (Eigen::Index i = j + 1; i < std::min(j0 + 8, n); ++i) A(i, j) = A(j, i);
-    for (Eigen::Index i0 = j0 + 8; i0 < whole && jb == 8; i0 += 8)
-      transpose8(&A(j0, i0), &A(i0, j0), n);
-    for (Eigen::Index j = j0; j < j0 + jb; ++j)
+    for (Eigen::Index j = j0; j < j0 + jb; ++j)  // the diagonal tile
+      for (Eigen::Index i = j + 1; i < j0 + jb; ++i) A(i, j) = A(j, i);
+    // A partial column block starts at `whole`: it has no tiles below and no rows past them.
+    for (Eigen::Index i0 = j0 + 8; i0 < whole; i0 += 8) transpose8(&A(j0, i0), &A(i0, j0), n);
+    for (Eigen::Index j = j0; j < j0 + jb; ++j)  // rows past the whole tiles
       for (Eigen::Index i = std::max(whole, j0 + 8); i < n; ++i) A(i, j) = A(j, i);
   }
   A.diagonal() = diag;
