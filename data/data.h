@@ -39,6 +39,7 @@ struct Inputs {
   MatrixXd dense() const;                      // (n, d)
   Inputs rows(const std::vector<int>& idx) const;  // the selected points, same form
   Inputs range(int start, int count) const;        // points start .. start + count - 1
+  bool same_points(const Inputs& o) const;         // the same points, in the same order and form
   static Inputs from_dense(MatrixXd X);
   static Inputs from_hot(IndexMatrix hot, int d);
   // Dense rows that are exactly 0/1 with the same number of ones per row become one-hot.

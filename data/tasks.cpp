@@ -24,6 +24,11 @@ Inputs Inputs::range(int start, int count) const {
   return rows(idx);
 }
 
+bool Inputs::same_points(const Inputs& o) const {
+  return d == o.d && hot.rows() == o.hot.rows() && hot.cols() == o.hot.cols() &&
+         X.rows() == o.X.rows() && X.cols() == o.X.cols() && hot == o.hot && X == o.X;
+}
+
 Inputs Inputs::rows(const std::vector<int>& idx) const {
   Inputs out;
   out.d = d;

@@ -212,7 +212,8 @@ bool pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const Matr
 
 size_t KernelWorkspace::bytes() const {
   size_t sum = stats.bytes() + W.bytes() + P.bytes() + Pblock.bytes();
-  for (const PerThread& t : threads) sum += t.W.bytes() + t.Wg.bytes() + t.Hs.bytes();
+  for (const PerThread& t : threads)
+    sum += t.W.bytes() + t.Wg.bytes() + t.Hs.bytes() + t.V.bytes() + t.live.bytes() + t.R.bytes();
   return sum;
 }
 

@@ -72,9 +72,11 @@ class Scratch {
 struct KernelWorkspace {
   Scratch stats;  // predict: (block, n) kernel values
   struct PerThread {
-    // weights (n, b), weights gathered by hot coordinate, Hs (b*c, d); in predict, W holds a
-    // block of kernel values
-    Scratch W, Wg, Hs;
+    // W: weights (n, b), in predict a block of kernel values; Wg: the weights gathered by hot
+    // coordinate (one-hot, BLAS) or transposed (b, n) for the register kernels; Hs (b*c, d);
+    // the register kernels' V = W^T alpha (b, c), lane mask (b) and weight sums per training
+    // point (n)
+    Scratch W, Wg, Hs, V, live, R;
   };
   std::vector<PerThread> threads;
   // Hadamard route: W (n, m) when not given, P (n, n), a column block (n, block).
@@ -118,6 +120,9 @@ struct AgopOptions {
   AgopPath path = AgopPath::automatic;
   /// AGOP points per block: bounds scratch memory to about block * c * d doubles.
   int block = 256;
+  /// Cache (bytes) the one-hot route's register kernels may fill with the Hs of 16 points; 0: the
+  /// core's L2 cache. Beyond it the route sums with BLAS.
+  size_t cache_bytes = 0;
 };
 
 // Ghat = (1/m) sum_j H~_j H~_j^T (d, d), so that the AGOP is M Ghat M. X: training inputs,

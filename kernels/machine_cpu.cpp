@@ -19,11 +19,6 @@ const char* to_string(Backend b) {
 
 namespace {
 
-bool same_points(const Inputs& a, const Inputs& b) {
-  return a.d == b.d && a.hot.rows() == b.hot.rows() && a.hot.cols() == b.hot.cols() &&
-         a.X.rows() == b.X.rows() && a.X.cols() == b.X.cols() && a.hot == b.hot && a.X == b.X;
-}
-
 // MemAvailable of /proc/meminfo in bytes, or 0 when unknown.
 double available_bytes() {
   std::ifstream in("/proc/meminfo");
@@ -93,7 +88,7 @@ class CpuKernelMachine final : public KernelMachine {
     // K is symmetric in full after the solve (the solver restores it), so a plain GEMM, unless
     // the AGOP of this alpha has computed K alpha already (see agop()).
     MatrixXd out;
-    if (same_points(Z, X_))
+    if (Z.same_points(X_))
       out = fitted_current_ ? fitted_ : MatrixXd(K_ * alpha_);
     else
       out = rfm::predict(opt_.kernel, X_, alpha_, M_, Z, &ws_);
@@ -110,7 +105,7 @@ class CpuKernelMachine final : public KernelMachine {
     // predict() (a GEMM of 2 n^2 c flops fewer per iteration).
     const double per_value = opt_.kernel.weight_per_value();
     MatrixXd G;
-    if (same_points(Z, X_) && per_value > 0) {
+    if (Z.same_points(X_) && per_value > 0) {
       G = rfm::agop(opt_.kernel, X_, per_value * alpha_, M_, Z, opt_.agop, &K_, &ws_, &fitted_);
       fitted_ /= per_value;
       fitted_current_ = true;

@@ -104,12 +104,15 @@ static void check_agop_routes(const Inputs& X, const Inputs& Z, const MatrixXd& 
       CAPTURE(centering);
       Kernel k{type, 2.5};
       const MatrixXd ref = agop_reference(k, X.dense(), alpha, M, Z.dense(), centering);
-      for (const auto& [path, block] : routes) {
-        const std::string route = to_string(path);
-        CAPTURE(route);
-        CAPTURE(block);
-        CHECK(rel_error(agop(k, X, alpha, M, Z, {centering, path, block}), ref) < 1e-10);
-      }
+      for (const auto& [path, block] : routes)
+        for (size_t cache : {size_t(0), size_t(1)}) {  // one-hot: register kernels, then BLAS
+          if (cache && path != AgopPath::onehot) continue;
+          const std::string route = to_string(path);
+          CAPTURE(route);
+          CAPTURE(block);
+          CAPTURE(cache);
+          CHECK(rel_error(agop(k, X, alpha, M, Z, {centering, path, block, cache}), ref) < 1e-10);
+        }
     }
 }
 
@@ -121,6 +124,27 @@ TEST_CASE("one-hot AGOP route equals the dense route and the reference") {
   std::vector<int> reversed(X.n());
   for (int i = 0; i < X.n(); ++i) reversed[i] = X.n() - 1 - i;
   check_agop_routes(X.rows(reversed), Z, alpha, M, {{AgopPath::onehot, 5}});
+}
+
+TEST_CASE("one-hot AGOP with the weights given equals the reference") {
+  // The caller's (n, m) weights are read a block of columns at a time, transposed into lanes;
+  // 23 AGOP points in blocks of 9 pad every block's lanes.
+  const Inputs X = rfm::test::some_pairs(7, 2),
+               Z = rfm::test::some_pairs(7, 2).rows({0,  3,  4,  5,  7,  8,  9,  10, 11, 12, 13, 14,
+                                                     15, 16, 17, 18, 19, 20, 21, 22, 23, 1,  2});
+  const MatrixXd alpha = random_matrix(X.n(), 5, 31), M = random_spd(X.d, 32, 0.2);
+  for (KernelType type : kAllKernels)
+    for (bool centering : {true, false}) {
+      CAPTURE(to_string(type));
+      CAPTURE(centering);
+      Kernel k{type, 2.5};
+      MatrixXd W(X.n(), Z.n());
+      pair_matrix(k, X, Z, M, W, PairMap::weights);
+      const MatrixXd ref = agop_reference(k, X.dense(), alpha, M, Z.dense(), centering);
+      for (size_t cache : {size_t(0), size_t(1)})
+        CHECK(rel_error(agop(k, X, alpha, M, Z, {centering, AgopPath::onehot, 9, cache}, &W), ref) <
+              1e-10);
+    }
 }
 
 TEST_CASE("one-hot AGOP: a small first block gives the shift, ragged blocks after it") {

@@ -40,11 +40,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-bool same_points(const Inputs& a, const Inputs& b) {
-  return a.d == b.d && a.hot.rows() == b.hot.rows() && a.hot.cols() == b.hot.cols() &&
-         a.X.rows() == b.X.rows() && a.X.cols() == b.X.cols() && a.hot == b.hot && a.X == b.X;
-}
-
 KernelSpec spec(const Kernel& k, StatMode mode) {
   KernelSpec s;
   switch (k.type) {
@@ -122,7 +117,7 @@ class CudaKernelMachine final : public KernelMachine {
     const int m = Z.n();
     MatrixXd out(m, c_);
     double* P = out_.reserve(size_t(m) * c_);
-    if (same_points(Z, X_)) {
+    if (Z.same_points(X_)) {
       RFM_CUBLAS_CHECK(cublasDgemm(ctx_.blas, CUBLAS_OP_N, CUBLAS_OP_N, n_, c_, n_, &kOne,
                                    K_.data(), n_, alpha_dev_.data(), n_, &kZero, P, n_));
     } else {
@@ -149,7 +144,7 @@ class CudaKernelMachine final : public KernelMachine {
               "--agop-path onehot needs one-hot training inputs");
     const bool onehot =
         X_.one_hot() && (o.path == AgopPath::automatic || o.path == AgopPath::onehot);
-    const bool train = same_points(Z, X_);
+    const bool train = Z.same_points(X_);
     if (!train) {
       upload_points(Z, other_);
       point_norms(other_);
