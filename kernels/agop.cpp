@@ -243,7 +243,9 @@ void gram_tile(const double* Hs, int R, ptrdiff_t ld, int d, int k1, int k2, dou
       Vec y = load(b[j] + r);
       // y in a register: unasked, GCC 12 folds its load into each of the A FMAs, 24 loads
       // instead of 10 per step (AMD Zen 4: 25 against 49 GFLOP/s on one core).
-      asm("" : "+v"(y));
+#ifdef __AVX512F__
+      asm("" : "+v"(y));  // one zmm register
+#endif
       for (int i = 0; i < A; ++i) acc[i][j] += x[i] * y;
     }
   }
