@@ -148,8 +148,9 @@ TEST_CASE("one-hot AGOP with the weights given equals the reference") {
 }
 
 TEST_CASE("one-hot AGOP: a small first block gives the shift, ragged blocks after it") {
-  // 121 AGOP points in blocks of at most 40: the first block has 32 points, then four blocks
-  // share the other 89 (23, 23, 23 and a ragged 20). No
+  // 121 AGOP points in blocks of at most 40: the first block has 16 points, then four blocks
+  // share the other 105 (27, 27, 27 and a ragged 24; 32, 32, 32 and 9 in whole vectors of lanes
+  // for the register kernels). No
   // training point has a = 0, so one slot-0 coordinate has no group (but the first block has it).
   const Dataset ds = make_modular_task(Op::add, 11);
   std::vector<int> rows;
