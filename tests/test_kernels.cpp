@@ -250,30 +250,35 @@ TEST_CASE("predictions in blocks equal one product") {
 
 TEST_CASE("training predictions left by the Gaussian AGOP equal K alpha, and go stale on refit") {
   // The CPU machine keeps the AGOP's weighted sums W^T alpha as K alpha (Gaussian kernels) for
-  // predict(); every AGOP route, one-hot and dense inputs.
+  // predict(), and gives K as the AGOP's weights; every AGOP route (the one-hot one by register
+  // kernels and, through cache_bytes 1, by BLAS), one-hot and dense inputs.
   const Inputs hot = rfm::test::some_pairs(7, 2);
   const Inputs dense = Inputs::from_dense(random_matrix(60, 5, 21));
   for (KernelType type : {KernelType::gaussian, KernelType::gaussian_paper})
     for (AgopPath path : {AgopPath::onehot, AgopPath::dense, AgopPath::hadamard})
-      for (const Inputs* X : {&hot, &dense}) {
-        if (path == AgopPath::onehot && !X->one_hot()) continue;
-        const std::string kernel = to_string(type), route = to_string(path);
-        CAPTURE(kernel);
-        CAPTURE(route);
-        MachineOptions mo;
-        mo.kernel = {type, 2.0};
-        mo.solve.ridge = 1e-3;
-        mo.agop = {true, path, 16};
-        auto km = KernelMachine::create(mo, Backend::cpu);
-        km->set_data(*X, random_matrix(X->n(), 3, 22));
-        const MatrixXd M1 = random_spd(X->d, 23, 0.5), M2 = random_spd(X->d, 24, 0.5);
-        km->fit(M1);
-        const MatrixXd by_gemm = km->predict(*X);  // before the AGOP: K alpha by GEMM
-        km->agop(*X);
-        const MatrixXd kept = km->predict(*X);
-        CHECK(rel_error(kept, by_gemm) < 1e-12);
-        CHECK(rel_error(kept, predict(mo.kernel, *X, km->alpha(), M1, *X)) < 1e-12);
-        km->fit(M2);  // a new alpha: the kept predictions must not be used
-        CHECK(rel_error(km->predict(*X), predict(mo.kernel, *X, km->alpha(), M2, *X)) < 1e-12);
-      }
+      for (const Inputs* X : {&hot, &dense})
+        for (size_t cache : {size_t(0), size_t(1)}) {
+          if (path == AgopPath::onehot && !X->one_hot()) continue;
+          if (cache && path != AgopPath::onehot) continue;
+          const std::string kernel = to_string(type), route = to_string(path);
+          CAPTURE(kernel);
+          CAPTURE(route);
+          CAPTURE(cache);
+          MachineOptions mo;
+          mo.kernel = {type, 2.0};
+          mo.solve.ridge = 1e-3;
+          mo.agop = {true, path, 16, cache};
+          auto km = KernelMachine::create(mo, Backend::cpu);
+          km->set_data(*X, random_matrix(X->n(), 3, 22));
+          const MatrixXd M1 = random_spd(X->d, 23, 0.5), M2 = random_spd(X->d, 24, 0.5);
+          km->fit(M1);
+          const MatrixXd by_gemm = km->predict(*X);  // before the AGOP: K alpha by GEMM
+          const MatrixXd G = km->agop(*X);
+          CHECK(rel_error(G, agop(mo.kernel, *X, km->alpha(), M1, *X, mo.agop)) < 1e-10);
+          const MatrixXd kept = km->predict(*X);
+          CHECK(rel_error(kept, by_gemm) < 1e-12);
+          CHECK(rel_error(kept, predict(mo.kernel, *X, km->alpha(), M1, *X)) < 1e-12);
+          km->fit(M2);  // a new alpha: the kept predictions must not be used
+          CHECK(rel_error(km->predict(*X), predict(mo.kernel, *X, km->alpha(), M2, *X)) < 1e-12);
+        }
 }
