@@ -139,7 +139,10 @@ size_t l2_cache_bytes() {
 // gives a vector of lanes. Blocks are small (kOnehotBlock points), so that Hs (bp c, d) stays
 // in the core's L2 cache from the sums to the SYRK that reads it.
 
-// Eight doubles: one AVX-512 register under -march=native (narrower registers elsewhere).
+// Eight doubles: one AVX-512 register under -march=native (narrower registers elsewhere). Vecs
+// pass only between these inlined helpers, so the note GCC gives without AVX-512 (a 64-byte
+// vector's calling convention differs) concerns no call that exists.
+#pragma GCC diagnostic ignored "-Wpsabi"
 using Vec = double __attribute__((vector_size(64)));
 constexpr int kLanes = 8;
 constexpr int kOnehotBlock = 16;
