@@ -54,7 +54,8 @@ namespace {
 struct HotGroups {
   std::vector<std::vector<int>> rows, off;
   // alpha gathered in that order, per slot, row-major (n, c): a point's classes are adjacent.
-  std::vector<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> alpha;
+  using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  std::vector<RowMatrix> alpha;
   std::vector<bool> in_order;
   std::vector<int> first, last;  // per coordinate: the first and last slot it is hot in, or -1
 
@@ -66,7 +67,7 @@ struct HotGroups {
       std::partial_sum(o.begin(), o.end(), o.begin());
       std::vector<int> next(o.begin(), o.end() - 1);
       for (int i = 0; i < n; ++i) r[next[X.hot(i, s)]++] = i;
-      Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a(n, alpha_in.cols());
+      RowMatrix a(n, alpha_in.cols());
       for (int t = 0; t < n; ++t) a.row(t) = alpha_in.row(r[t]);
       bool ordered = true;
       for (int t = 0; t < n && ordered; ++t) ordered = r[t] == t;
@@ -232,12 +233,12 @@ void coord_sums(const CoordSums& a) {
 // Hs's columns, a 4 x 6 tile of G at a time in registers. The columns are read in place, from the
 // L2 cache where the Jacobian sums left them; BLAS's SYRK would first copy them into its packed
 // layout (a third of its time on these shapes).
-void gram_tile(const double* Hs, int R, ptrdiff_t ld, int d, int k1, int k2, double* G, int ldg) {
+void gram_tile(const double* Hs, int R, int d, int k1, int k2, double* G, int ldg) {
   constexpr int A = 4, B = 6;
   const double* a[A];
   const double* b[B];
-  for (int i = 0; i < A; ++i) a[i] = Hs + ld * std::min(k1 + i, d - 1);
-  for (int j = 0; j < B; ++j) b[j] = Hs + ld * std::min(k2 + j, d - 1);
+  for (int i = 0; i < A; ++i) a[i] = Hs + ptrdiff_t(R) * std::min(k1 + i, d - 1);
+  for (int j = 0; j < B; ++j) b[j] = Hs + ptrdiff_t(R) * std::min(k2 + j, d - 1);
   Vec acc[A][B] = {};
   for (int r = 0; r < R; r += kLanes) {
     Vec x[A];
@@ -259,7 +260,7 @@ void gram_tile(const double* Hs, int R, ptrdiff_t ld, int d, int k1, int k2, dou
 
 void syrk_upper(const double* Hs, int R, int d, double* G) {
   for (int k2 = 0; k2 < d; k2 += 6)
-    for (int k1 = 0; k1 < std::min(k2 + 6, d); k1 += 4) gram_tile(Hs, R, R, d, k1, k2, G, d);
+    for (int k1 = 0; k1 < std::min(k2 + 6, d); k1 += 4) gram_tile(Hs, R, d, k1, k2, G, d);
 }
 
 // Hs (bp c, d) of one block from its transposed weights: every column starts at -shift[k] on
@@ -267,8 +268,9 @@ void syrk_upper(const double* Hs, int R, int d, double* G) {
 // radial, from slot 0 before any shift: every training point is in exactly one slot-0 group
 // (user data may put a coordinate in slot 0 of one point and slot 1 of another, so slot 1 must
 // not add to V).
-void jacobian_sums_onehot(const HotGroups& g, const double* Wt, ptrdiff_t ldwt, const double* live,
-                          const MatrixXd* shift, bool radial, Ref Hs, Ref V) {
+void jacobian_sums_registers(const HotGroups& g, const double* Wt, ptrdiff_t ldwt,
+                             const double* live, const MatrixXd* shift, bool radial, Ref Hs,
+                             Ref V) {
   const int d = static_cast<int>(Hs.cols()), c = static_cast<int>(V.cols());
   const int bp = static_cast<int>(V.rows());
   if (radial) V.setZero();
@@ -306,8 +308,8 @@ void jacobian_sums_onehot(const HotGroups& g, const double* Wt, ptrdiff_t ldwt, 
 // (coordinate k) at a time while it is in cache: the column starts at -shift[k] (or 0), one
 // small GEMM per slot adds the points that have k hot, and once the last slot has added, the
 // column's sum goes to *D (when given). Returns V = W_J^T alpha (b, c) when radial, summed from
-// slot 0's GEMMs as they finish (see above). The weights' rows are gathered into group order
-// first, unless they are in that order already.
+// slot 0's GEMMs as they finish (see jacobian_sums_registers). The weights' rows are gathered into
+// group order first, unless they are in that order already.
 MatrixXd jacobian_sums_gemm(const HotGroups& g, ConstRef WJ, const MatrixXd* shift, bool radial,
                             Scratch& gathered, Ref Hs, MatrixXd* D) {
   const int n = static_cast<int>(WJ.rows()), b = static_cast<int>(WJ.cols());
@@ -550,7 +552,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
     live.bottomRows(bp - b).setZero();
     Eigen::Map<MatrixXd> Hs = t.Hs.matrix(static_cast<Eigen::Index>(bp) * c, d);
     Eigen::Map<MatrixXd> V = t.V.matrix(bp, c);
-    jacobian_sums_onehot(*groups, Wt.data(), bp, live.data(), shift, k.radial(), Hs, V);
+    jacobian_sums_registers(*groups, Wt.data(), bp, live.data(), shift, k.radial(), Hs, V);
     // Hs's column sums come without a pass over Hs: sum_j H_j = X^T diag(W_J 1) alpha - b shift
     // - Z_J^T V. The first two terms are added once per block of blocks (below), from the
     // weights' sums in t.R; the radial term follows here.
