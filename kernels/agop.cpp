@@ -574,8 +574,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
                 d);
   };
 
-  const int blas_before = blas_threads();
-  set_blas_threads(1);
+  SerialBlas serial;
   // The first block's sum of H_j - C is 0 but for rounding: kept, as the other blocks' sums are.
   KernelWorkspace::PerThread& t0 = ws->threads[0];
   const int ld0 = block_sums(0, first, nullptr, t0, nullptr);
@@ -607,7 +606,6 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
       *D -= double(b) * C;
     }
   }
-  set_blas_threads(blas_before);
 
   MatrixXd Ghat = MatrixXd::Zero(d, d), D = MatrixXd::Zero(d, c);
   for (const AgopSums& s : sums) {

@@ -245,8 +245,7 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
   block = (m + blocks - 1) / blocks;
   const int threads = std::max(1, std::min(omp_get_max_threads(), blocks));
   if (ws->threads.size() < size_t(threads)) ws->threads.resize(threads);
-  const int blas_before = blas_threads();
-  set_blas_threads(1);
+  SerialBlas serial;
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int blk = 0; blk < blocks; ++blk) {
     const int j0 = blk * block, b = std::min(block, m - j0);
@@ -255,7 +254,6 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, c, n, 1.0, S.data(), b, alpha.data(),
                 n, 0.0, out.data() + j0, m);
   }
-  set_blas_threads(blas_before);
   return out;
 }
 

@@ -28,6 +28,9 @@ struct SolveOptions {
   /// Mixed precision: most refinement steps, and the relative residual that ends them.
   int max_refine_steps = 10;
   double refine_tol = 1e-13;
+  /// fp64 Cholesky schedule: chosen by n (automatic: lookahead up to n = 3072, else blocked),
+  /// or forced, for tests and benchmarks.
+  enum class Schedule { automatic, lookahead, blocked } schedule = Schedule::automatic;
 };
 
 struct SolveReport {
@@ -67,5 +70,21 @@ void set_blas_threads(int threads);
 // Read through OPENBLAS_CORETYPE when the library loads, so main() re-executes with it.
 const char* blas_better_coretype();
 int blas_threads();
+
+// OpenBLAS single-threaded while alive (and its thread count restored after): for BLAS calls
+// made from several OpenMP threads at once, each on its own part of the work, and for problems
+// too small to share (`active` false: no change).
+class SerialBlas {
+ public:
+  explicit SerialBlas(bool active = true) : before_(blas_threads()) {
+    if (active) set_blas_threads(1);
+  }
+  ~SerialBlas() { set_blas_threads(before_); }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int before_;
+};
 
 }  // namespace rfm

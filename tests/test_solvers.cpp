@@ -83,24 +83,37 @@ TEST_CASE("a failed Cholesky falls back to LU and says so") {
   }
 }
 
-TEST_CASE("the blocked Cholesky: several panels, and the failing minor named across them") {
-  // n = 300 is three panels of the fp64 factorisation (128, 128 and a ragged 44).
+TEST_CASE("both Cholesky schedules: several panels, and the failing minor named across them") {
+  // n = 300 is panels of 96, 96, 96 and 12 with lookahead, 128, 128 and 44 blocked.
   const int n = 300;
   MatrixXd A = random_spd(n, 9, 1.0);
   A = (0.5 * (A + A.transpose())).eval();  // exactly symmetric, so that it comes back exactly
-  const MatrixXd X = random_matrix(n, 3, 10), Y = A * X;
-  MatrixXd work = A, alpha;
-  SolveReport rep = SpdSolver::create({0.0, Precision::fp64})->solve(work, Y, alpha);
-  CHECK(rep.method == "cholesky");
-  CHECK(rel_error(alpha, X) < 1e-12);
-  // Leading minors are positive definite up to order 199 and not from 200 (in the second panel).
-  MatrixXd B = A;
-  B(199, 199) = -B(199, 199);
-  work = B;
-  rep = SpdSolver::create({0.0, Precision::fp64})->solve(work, B * X, alpha);
-  CHECK(rep.fallback);
-  CHECK(rep.message.find("leading minor 200 ") != std::string::npos);
-  CHECK((work - B).cwiseAbs().maxCoeff() == 0.0);
+  using Schedule = SolveOptions::Schedule;
+  for (Schedule schedule : {Schedule::lookahead, Schedule::blocked, Schedule::automatic}) {
+    CAPTURE(int(schedule));
+    SolveOptions opt;
+    opt.schedule = schedule;
+    for (int c : {1, 3}) {  // one right-hand side, and more than one per thread of two
+      const MatrixXd X = random_matrix(n, c, 10), Y = A * X;
+      MatrixXd work = A, alpha;
+      SolveReport rep = SpdSolver::create(opt)->solve(work, Y, alpha);
+      CHECK(rep.method == "cholesky");
+      CHECK(rel_error(alpha, X) < 1e-12);
+    }
+    // Leading minors positive definite up to order k - 1 and not from k: in the first panel,
+    // in a later one (after the panel that the lookahead factors ahead), and in the last.
+    const MatrixXd X = random_matrix(n, 3, 10);
+    for (int k : {5, 200, 297}) {
+      CAPTURE(k);
+      MatrixXd B = A;
+      B(k - 1, k - 1) = -B(k - 1, k - 1);
+      MatrixXd work = B, alpha;
+      SolveReport rep = SpdSolver::create(opt)->solve(work, B * X, alpha);
+      CHECK(rep.fallback);
+      CHECK(rep.message.find(strfmt("leading minor %d ", k)) != std::string::npos);
+      CHECK((work - B).cwiseAbs().maxCoeff() == 0.0);
+    }
+  }
 }
 
 TEST_CASE("a singular system is solved in the least-squares sense by eigendecomposition") {
