@@ -121,7 +121,7 @@ constexpr double kDistanceRoundoff = 1e-12;
 template <typename Column>
 static void finish_distance_column(const VectorXd& nx, double nzj, Column s) {
   s = (nx.array() - 2.0 * s) + nzj;
-  s = (s > kDistanceRoundoff * (nx.array() + nzj)).select(s, 0.0);
+  s = (s <= kDistanceRoundoff * (nx.array() + nzj)).select(0.0, s);  // NaN stays NaN
 }
 
 static void finish_distances(const VectorXd& nx, const VectorXd& nz, Eigen::Ref<MatrixXd> S) {

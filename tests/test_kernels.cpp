@@ -2,6 +2,8 @@
 // of J J^T, every fast route against the dense reference.
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "kernels/kernels.h"
 #include "tests/test_util.h"
 
@@ -217,6 +219,19 @@ TEST_CASE("fused one-hot kernel values and weights equal statistics mapped after
   // Squares of 1e400-sized statistics overflow: reported, not passed on silently.
   MatrixXd S(X.n(), Z.n());
   CHECK_FALSE(pair_matrix({KernelType::quadratic, 1.0}, X, Z, 1e200 * M, S, PairMap::values));
+}
+
+TEST_CASE("a NaN in M is reported by every kernel, one-hot or dense") {
+  // The clamp of squared distances at 0 once turned NaN into 0 (a kernel value of 1).
+  const Inputs X = rfm::test::some_pairs(7, 2), Z = rfm::test::some_pairs(7, 3);
+  MatrixXd bad = random_spd(X.d, 17, 0.3), S(X.n(), Z.n());
+  bad(3, 5) = std::numeric_limits<double>::quiet_NaN();
+  for (KernelType type : kAllKernels) {
+    CAPTURE(to_string(type));
+    CHECK_FALSE(pair_matrix({type, 1.3}, X, Z, bad, S, PairMap::values));
+    CHECK_FALSE(pair_matrix({type, 1.3}, Inputs::from_dense(X.dense()),
+                            Inputs::from_dense(Z.dense()), bad, S, PairMap::values));
+  }
 }
 
 TEST_CASE("one-hot detection") {
