@@ -151,36 +151,82 @@ static double onehot_norm(const MatrixXd& M, const IndexMatrix& hot, Eigen::Inde
   return sum;
 }
 
-// One-hot route: U = X1 M is a sum of rows of M, and x_i^T M z_j = sum_t U(i, hot2(j, t)), so
-// each column of S is a sum of columns of U (O(n1 n2 slots), no GEMM). The distance expansion
-// and `post` (a kernel map) run on each column while it is in cache: one pass over S.
-template <typename Post>
-static bool pair_stats_onehot(const Kernel& k, const Inputs& X1, const Inputs& X2,
-                              const MatrixXd& M, Eigen::Ref<MatrixXd> S, Post post) {
+// What the one-hot routes share: U = X1 M, whose row i is a sum of rows of M, so that
+// x_i^T M z_j = sum_t U(i, hot2(j, t)); and the squared M-norms of both batches (radial kernels).
+struct OnehotProducts {
+  MatrixXd U;       // (n1, d)
+  VectorXd nx, nz;  // (n1), (n2); empty for the quadratic kernel
+};
+
+static OnehotProducts onehot_products(const Kernel& k, const Inputs& X1, const Inputs& X2,
+                                      const MatrixXd& M) {
   const Eigen::Index n1 = X1.hot.rows(), n2 = X2.hot.rows();
-  MatrixXd U(n1, M.cols());
+  OnehotProducts P;
+  P.U.resize(n1, M.cols());
+#pragma omp parallel for schedule(static)
   for (Eigen::Index c = 0; c < M.cols(); ++c)
     for (Eigen::Index i = 0; i < n1; ++i) {
       double u = 0;
       for (Eigen::Index s = 0; s < X1.hot.cols(); ++s) u += M(X1.hot(i, s), c);
-      U(i, c) = u;
+      P.U(i, c) = u;
     }
-  VectorXd nx(k.radial() ? n1 : 0), nz(k.radial() ? n2 : 0);
-  for (Eigen::Index i = 0; i < nx.size(); ++i) nx(i) = onehot_norm(M, X1.hot, i);
-  for (Eigen::Index j = 0; j < nz.size(); ++j) nz(j) = onehot_norm(M, X2.hot, j);
+  P.nx.resize(k.radial() ? n1 : 0);
+  P.nz.resize(k.radial() ? n2 : 0);
+  for (Eigen::Index i = 0; i < P.nx.size(); ++i) P.nx(i) = onehot_norm(M, X1.hot, i);
+  for (Eigen::Index j = 0; j < P.nz.size(); ++j) P.nz(j) = onehot_norm(M, X2.hot, j);
+  return P;
+}
+
+// One-hot route: each column of S is a sum of columns of U (O(n1 n2 slots), no GEMM). The
+// distance expansion and `post` (a kernel map) run on each column while it is in cache: one
+// pass over S.
+template <typename Post>
+static bool pair_stats_onehot(const Kernel& k, const Inputs& X2, const OnehotProducts& P,
+                              Eigen::Ref<MatrixXd> S, Post post) {
   bool finite = true;
 #pragma omp parallel for schedule(static) reduction(&& : finite)
-  for (Eigen::Index j = 0; j < n2; ++j) {
+  for (Eigen::Index j = 0; j < X2.hot.rows(); ++j) {
     auto s = S.col(j).array();
-    s = U.col(X2.hot(j, 0)).array();
-    for (Eigen::Index t = 1; t < X2.hot.cols(); ++t) s += U.col(X2.hot(j, t)).array();
-    if (k.radial()) finish_distance_column(nx, nz(j), s);
+    s = P.U.col(X2.hot(j, 0)).array();
+    for (Eigen::Index t = 1; t < X2.hot.cols(); ++t) s += P.U.col(X2.hot(j, t)).array();
+    if (k.radial()) finish_distance_column(P.nx, P.nz(j), s);
     post(s);
     // x - x is exactly 0 for finite x and NaN for Inf or NaN: a vectorised sum tells (Eigen's
     // allFinite is a scalar loop, a fifth of this function's time).
     finite = finite && (s - s).sum() == 0.0;
   }
   return finite;
+}
+
+// Gaussian values on one-hot inputs without an exponential per pair. With g the kernel's
+// exp(-g d^2) and n_i, n_j the squared M-norms, as x_i^T M z_j = sum_t U(i, hot2(j, t)):
+//   k(x_i, z_j) = exp(-g n_i) exp(-g n_j) prod_t exp(2 g U(i, hot2(j, t))),
+// so n1 d + n1 + n2 exponentials and slots + 1 products per pair (p = 61: 0.23 M exponentials
+// instead of 3.5 M, at 1 ns each). The factors are as accurate as the expansion
+// n_i + n_j - 2 x.z: exp of an argument y carries a relative error of eps |y|, the expansion an
+// absolute one of eps (n_i + n_j + 2 |x.z|). Returns false, computing nothing, unless every
+// exponent is finite and small enough that no partial product can leave the normal range; the
+// caller then takes the exponential of each distance. U becomes the factors exp(2 g U).
+static bool gaussian_onehot(const Kernel& k, double scale, const Inputs& X2, OnehotProducts& P,
+                            Eigen::Ref<MatrixXd> S) {
+  const double g =
+      k.type == KernelType::gaussian ? 1 / (2 * k.bandwidth * k.bandwidth) : 1 / k.bandwidth;
+  const Eigen::Index slots = X2.hot.cols();
+  if (P.U.size() == 0 || P.nz.size() == 0) return false;
+  const double largest = std::max({2 * g * P.U.cwiseAbs().maxCoeff<Eigen::PropagateNaN>(),
+                                   g * P.nx.cwiseAbs().maxCoeff<Eigen::PropagateNaN>(),
+                                   g * P.nz.cwiseAbs().maxCoeff<Eigen::PropagateNaN>()});
+  if (!((slots + 2) * largest <= 600)) return false;  // e^600: far from overflow, NaN fails too
+  map_columns(P.U, [g](auto u) { u = (u * (2 * g)).exp(); });
+  const VectorXd ex = P.nx.unaryExpr([g](double n) { return std::exp(-g * n); });
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index j = 0; j < X2.hot.rows(); ++j) {
+    auto s = S.col(j).array();
+    s = ex.array() * P.U.col(X2.hot(j, 0)).array();
+    for (Eigen::Index t = 1; t < slots; ++t) s *= P.U.col(X2.hot(j, t)).array();
+    s *= scale * std::exp(-g * P.nz(j));
+  }
+  return true;
 }
 
 void pair_stats(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
@@ -200,7 +246,12 @@ bool pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const Matr
   RFM_ASSERT(S.rows() == X1.n() && S.cols() == X2.n());
   bool finite = true;
   if (X1.one_hot() && X2.one_hot()) {
-    with_map(k, what, [&](auto f) { finite = pair_stats_onehot(k, X1, X2, M, S, f); });
+    OnehotProducts P = onehot_products(k, X1, X2, M);
+    const double per_value = what == PairMap::values ? 1.0 : k.weight_per_value();
+    if (what != PairMap::stats && k.weight_per_value() > 0 &&
+        gaussian_onehot(k, per_value, X2, P, S))
+      return true;
+    with_map(k, what, [&](auto f) { finite = pair_stats_onehot(k, X2, P, S, f); });
     return finite;
   }
   pair_stats_dense(k, X1.one_hot() ? X1.dense() : X1.X, X2.one_hot() ? X2.dense() : X2.X, M, S);

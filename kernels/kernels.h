@@ -99,8 +99,9 @@ void pair_stats_dense(const Kernel& k, const MatrixXd& X1, const MatrixXd& X2, c
 void apply_values(const Kernel& k, Eigen::Ref<MatrixXd> S);
 void apply_weights(const Kernel& k, Eigen::Ref<MatrixXd> S);
 // pair_stats followed by nothing, apply_values or apply_weights; on one-hot inputs each column
-// is mapped while it is in cache (one pass over S instead of three). Returns whether every entry
-// of S is finite.
+// is mapped while it is in cache (one pass over S instead of three), and Gaussian values are
+// products of per-point and per-coordinate exponentials. Returns whether every entry of S is
+// finite.
 enum class PairMap { stats, values, weights };
 bool pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
                  Eigen::Ref<MatrixXd> S, PairMap what);

@@ -80,7 +80,6 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// M_{t+1} from the AGOP G: optional max-entry normalisation, then G^s.
 // M_{t+1} from the AGOP G: optional max-entry normalisation, then G^s, then the enforced
 // circulant structure when asked (REFERENCE.md 2.3).
 MatrixXd update_from_agop(const RfmOptions& o, MatrixXd G) {

@@ -221,6 +221,29 @@ TEST_CASE("fused one-hot kernel values and weights equal statistics mapped after
   CHECK_FALSE(pair_matrix({KernelType::quadratic, 1.0}, X, Z, 1e200 * M, S, PairMap::values));
 }
 
+TEST_CASE("one-hot Gaussian values as products of exponentials, and the guard that declines") {
+  // While every exponent is small (M scaled by 1 and 30), the Gaussian values on one-hot inputs
+  // are products exp(-g n_i) exp(-g n_j) prod_t exp(2 g U(i, t)); beyond (300) the exponential of
+  // each distance. Either way they equal the dense path's entry by entry (normal-range entries).
+  const Inputs X = rfm::test::some_pairs(7, 2), Z = rfm::test::some_pairs(7, 3);
+  const MatrixXd M = random_spd(X.d, 17, 0.3);
+  MatrixXd fused(X.n(), Z.n()), expect(X.n(), Z.n());
+  for (KernelType type : {KernelType::gaussian, KernelType::gaussian_paper})
+    for (double scale : {1.0, 30.0, 300.0}) {
+      CAPTURE(to_string(type));
+      CAPTURE(scale);
+      Kernel k{type, 1.3};
+      CHECK(pair_matrix(k, X, Z, scale * M, fused, PairMap::values));
+      pair_stats_dense(k, X.dense(), Z.dense(), scale * M, expect);
+      apply_values(k, expect);
+      const Eigen::ArrayXXd normal = (expect.array() > 1e-290).cast<double>();
+      const Eigen::ArrayXXd err =
+          normal * (fused - expect).array().abs() / expect.array().abs().max(1e-290);
+      CHECK(err.maxCoeff() < 1e-12);
+      CHECK(normal.sum() > 0.1 * normal.size());
+    }
+}
+
 TEST_CASE("a NaN in M is reported by every kernel, one-hot or dense") {
   // The clamp of squared distances at 0 once turned NaN into 0 (a kernel value of 1).
   const Inputs X = rfm::test::some_pairs(7, 2), Z = rfm::test::some_pairs(7, 3);
