@@ -29,7 +29,8 @@ double since(Clock::time_point t0) {
 
 struct BenchOptions {
   std::string cases = "add61,add97,add151,dense8000,dense8000-s2000";
-  int iters = 3;  // timed iterations per case (the median is reported)
+  int iters = 3;   // timed iterations per case (the median is reported)
+  int warmup = 1;  // untimed iterations before them (first touch of the buffers, cold caches)
   Precision precision = Precision::fp64;
   int threads = 0;
   std::string device = "cpu";  // cpu, cuda or auto (resolved in each case's child process)
@@ -202,7 +203,7 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   std::vector<double> gram, solve, agop, eval, update, total;
   MatrixXd M = MatrixXd::Identity(d, d);
   std::string solver;
-  for (int it = 0; it < o.iters; ++it) {
+  for (int it = -o.warmup; it < o.iters; ++it) {
     km->times = PhaseTimes{};
     const auto t0 = Clock::now();
     solver = km->fit(M).method;
@@ -211,6 +212,7 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
     km->predict(pb.X_test);
     const auto t1 = Clock::now();
     M = sym_power(G, 0.5);
+    if (it < 0) continue;
     update.push_back(since(t1));
     total.push_back(since(t0));
     gram.push_back(km->times.gram);
@@ -225,9 +227,9 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   const Flops f = flop_counts(pb, path, m, train_from_agop);
   std::string out = strfmt(
       "%s: n = %d train, %d test, d = %d, c = %d, AGOP over %d points "
-      "(%s route), %s, solver %s; setup %.1f s\n",
+      "(%s route), %s, solver %s; setup and %d warm-up %.1f s\n",
       name.c_str(), n, pb.X_test.n(), d, c, m, to_string(path), to_string(o.precision),
-      solver.c_str(), since(t_setup) - [&] {
+      solver.c_str(), o.warmup, since(t_setup) - [&] {
         double s = 0;
         for (double t : total) s += t;
         return s;
@@ -288,6 +290,10 @@ void setup_bench(CLI::App& app) {
                   "transformer113 (seconds per training epoch of the default transformer)")
       ->capture_default_str();
   sub->add_option("--iters", o->iters, "Timed iterations per case")->capture_default_str();
+  sub->add_option("--warmup", o->warmup,
+                  "Untimed iterations before them (the first one touches fresh buffers)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   add_enum_option(
       *sub, "--precision", o->precision,
       {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
