@@ -151,7 +151,7 @@ void update_columns(MatrixXd& A, lapack_int j, lapack_int b, lapack_int c0, lapa
 // The same factorisation with lookahead, for small n where the serial panel and the
 // synchronisation of each threaded BLAS call weigh: single-threaded BLAS on every OpenMP thread.
 // While thread 0 updates and factors the next panel, all threads update the other trailing
-// columns in panel-wide chunks; one barrier per panel. Against factor_blocked (2 cores,
+// columns in panel-wide chunks; two barriers per panel. Against factor_blocked (2 cores,
 // microbenchmark medians, panels of 96 against 128): n = 1000 0.0046 s vs 0.0051 s; n = 1860
 // 0.025 s vs 0.027 s; n = 2500 0.060 s vs 0.062 s; n = 3500 and 4704 no faster.
 lapack_int factor_lookahead(MatrixXd& A, lapack_int panel) {
