@@ -95,8 +95,8 @@ TEST_CASE("RFM iterations match the NumPy reference implementation") {
     auto to_int = [](std::vector<int64_t> v) { return std::vector<int>(v.begin(), v.end()); };
     const std::vector<int> train = to_int(npy_load_ints(fixture(base + "train_idx")));
     const std::vector<int> test = to_int(npy_load_ints(fixture(base + "test_idx")));
-    RfmProblem pb{ds.inputs.rows(train), ds.inputs.rows(test),
-                  one_hot_labels(ds.labels, train, p), one_hot_labels(ds.labels, test, p)};
+    RfmProblem pb{ds.inputs.rows(train), ds.inputs.rows(test), one_hot_labels(ds.labels, train, p),
+                  one_hot_labels(ds.labels, test, p)};
     RfmOptions o;
     o.kernel = {ref.kernel, params(3)};
     o.solve.ridge = params(4);
@@ -151,8 +151,7 @@ TEST_CASE("dense fixtures: Gram, predictions, Jacobians and AGOP match NumPy") {
     CHECK(rel_error(predict(k, Xi, alpha, M, Zi), npy_load(fixture(base + "pred"))) < 1e-12);
     const MatrixXd jac = npy_load(fixture(base + "jac"));
     std::vector<MatrixXd> J = jacobians_reference(k, X, alpha, M, Z);
-    for (size_t j = 0; j < J.size(); ++j)
-      CHECK(rel_error(J[j], jac.middleRows(j * d, d)) < 1e-12);
+    for (size_t j = 0; j < J.size(); ++j) CHECK(rel_error(J[j], jac.middleRows(j * d, d)) < 1e-12);
     for (bool centering : {true, false}) {
       AgopOptions opt{centering, AgopPath::dense, 2};
       CHECK(rel_error(agop(k, Xi, alpha, M, Zi, opt),
@@ -166,22 +165,33 @@ TEST_CASE("dense fixtures: Gram, predictions, Jacobians and AGOP match NumPy") {
 }
 
 TEST_CASE("the one-hot route gives the dense route's accuracy curve") {
+  // Three runs: one-hot inputs with the one-hot AGOP (the fast path: Gaussian values as products
+  // of exponentials), with the dense AGOP route, and dense inputs (every step dense: the
+  // reference path).
   const int p = 23;
   Dataset ds = make_modular_task(Op::add, p);
   Split s = random_split(ds.N(), 0.5, 3);
-  RfmProblem pb{ds.inputs.rows(s.train), ds.inputs.rows(s.test),
-                one_hot_labels(ds.labels, s.train, p), one_hot_labels(ds.labels, s.test, p)};
-  auto curve = [&](AgopPath path) {
+  auto curve = [&](AgopPath path, bool dense_inputs) {
+    Inputs train = ds.inputs.rows(s.train), test = ds.inputs.rows(s.test);
+    if (dense_inputs) {
+      train = Inputs::from_dense(train.dense());
+      test = Inputs::from_dense(test.dense());
+    }
+    RfmProblem pb{train, test, one_hot_labels(ds.labels, s.train, p),
+                  one_hot_labels(ds.labels, s.test, p)};
     RfmOptions o;
     o.iters = 8;
     o.agop.path = path;
     return run_rfm(o, pb, MatrixXd::Identity(2 * p, 2 * p), {});
   };
-  const RfmSummary fast = curve(AgopPath::onehot), dense = curve(AgopPath::dense);
-  for (int t = 0; t < 8; ++t) {
-    CAPTURE(t);
-    CHECK(std::abs(fast.iterations[t].test_acc - dense.iterations[t].test_acc) <= 0.002);
-    CHECK(fast.iterations[t].test_mse == doctest::Approx(dense.iterations[t].test_mse).epsilon(1e-8));
+  const RfmSummary fast = curve(AgopPath::onehot, false);
+  for (const RfmSummary& dense : {curve(AgopPath::dense, false), curve(AgopPath::dense, true)}) {
+    for (int t = 0; t < 8; ++t) {
+      CAPTURE(t);
+      CHECK(std::abs(fast.iterations[t].test_acc - dense.iterations[t].test_acc) <= 0.002);
+      CHECK(fast.iterations[t].test_mse ==
+            doctest::Approx(dense.iterations[t].test_mse).epsilon(1e-8));
+    }
+    CHECK(rel_error(fast.M_final, dense.M_final) < 1e-6);
   }
-  CHECK(rel_error(fast.M_final, dense.M_final) < 1e-6);
 }
