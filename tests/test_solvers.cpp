@@ -114,6 +114,7 @@ TEST_CASE("both Cholesky schedules: several panels, and the failing minor named 
       CHECK(rep.fallback);
       CHECK(rep.message.find(strfmt("leading minor %d ", k)) != std::string::npos);
       CHECK((work - B).cwiseAbs().maxCoeff() == 0.0);
+      CHECK(relative_residual(B, 0.0, alpha, B * X) < 1e-10);  // LU from Y, not a half-solved Y
     }
   }
 }
