@@ -165,11 +165,11 @@ void forward_panel(const MatrixXd& A, lapack_int j, lapack_int b, MatrixXd& B) {
 // While thread 0 updates and factors the next panel, all threads update the other trailing
 // columns in panel-wide chunks; two barriers per panel. Against factor_blocked (2 cores,
 // microbenchmark medians, panels of 96 against 128): n = 1000 0.0046 s vs 0.0051 s; n = 1860
-// 0.025 s vs 0.027 s; n = 2500 0.060 s vs 0.062 s; n = 3500 and 4704 no faster. When B is
-// given, each panel's step of the forward substitution (forward_panel) is one more task among
-// the chunks, and B becomes L^-1 B (add mod 61, 8 interleaved runs: solve 0.0319 s against 0.0328
-// s with dpotrs's two substitutions after the factorisation).
-lapack_int factor_lookahead(MatrixXd& A, lapack_int panel, MatrixXd* B) {
+// 0.025 s vs 0.027 s; n = 2500 0.060 s vs 0.062 s; n = 3500 and 4704 no faster. Each panel's
+// step of the forward substitution (forward_panel) is one more task among the chunks, and B
+// becomes L^-1 B (add mod 61, 8 interleaved runs: solve 0.0319 s against 0.0328 s with both
+// substitutions after the factorisation).
+lapack_int factor_lookahead(MatrixXd& A, lapack_int panel, MatrixXd& B) {
   const lapack_int n = static_cast<lapack_int>(A.rows());
   SerialBlas serial;
   lapack_int info = factor_panel(A, 0, std::min(panel, n)), failed_at = info;
@@ -189,55 +189,51 @@ lapack_int factor_lookahead(MatrixXd& A, lapack_int panel, MatrixXd* B) {
     for (lapack_int k = -1; k < chunks; ++k) {
       if (k >= 0)
         update_columns(A, j, panel, rest + k * panel, std::min(panel, n - rest - k * panel));
-      else if (B)
-        forward_panel(A, j, panel, *B);
+      else
+        forward_panel(A, j, panel, B);
     }
 #pragma omp barrier
   }
   check_lapack_args("dpotrf", failed_at);
-  if (failed_at == 0 && B) {
+  if (failed_at == 0) {
     const lapack_int last = (n - 1) / panel * panel;
-    forward_panel(A, last, n - last, *B);
+    forward_panel(A, last, n - last, B);
   }
   return failed_at;
 }
 
-// Lower Cholesky factor of A in place, the strict upper triangle untouched. Panels of 384 above
-// n = 8192 (factor_blocked, against OpenBLAS 0.3.21's own dpotrf on 2 cores: n = 11400 panels
-// of 128 16 % slower, rank-128 updates of a large trailing matrix; 384 as fast or 5 % faster),
-// 128 up to it (n = 4704: as fast or up to 10 % faster than 384), lookahead with panels of 96
-// up to n = 3072, where B becomes L^-1 B on the way (*forward_done). Returns 0, or the order of
-// the first leading minor that is not positive definite.
-lapack_int factor_lower(MatrixXd& A, SolveOptions::Schedule schedule, MatrixXd* B,
-                        bool* forward_done) {
-  const lapack_int n = static_cast<lapack_int>(A.rows());
-  using Schedule = SolveOptions::Schedule;
-  *forward_done = schedule == Schedule::lookahead || (schedule == Schedule::automatic && n <= 3072);
-  if (*forward_done) return factor_lookahead(A, 96, B);
-  return factor_blocked(A, n > 8192 ? 384 : 128);
-}
-
-// Solves L L^T X = B in place with the factor in A's lower triangle (only L^T X = B when
-// forward_done): the right-hand sides are split among the OpenMP threads, each solving with
-// single-threaded BLAS. As fast as OpenBLAS's threaded dtrsm when its threads are awake, and
-// not slowed by waking them after an OpenMP region, which it is (2 cores, n = 1860, c = 61,
+// op(L) X = B in place (op: transposed or not), L the factor in A's lower triangle: the
+// right-hand sides are split among the OpenMP threads, each solving with single-threaded BLAS.
+// As fast as OpenBLAS's threaded dtrsm when its threads are awake, and not slowed by waking them
+// after an OpenMP region, which it is (2 cores, n = 1860, c = 61, both substitutions,
 // microbenchmark medians: 0.0065 s against 0.0097 s; c = 4 0.0015 s against 0.0032 s).
-void solve_factored(const MatrixXd& A, MatrixXd& B, bool forward_done) {
+void triangular_solve(const MatrixXd& A, CBLAS_TRANSPOSE op, MatrixXd& B) {
   const lapack_int n = static_cast<lapack_int>(A.rows()), c = static_cast<lapack_int>(B.cols());
   const int parts = std::max(1, std::min<int>(omp_get_max_threads(), c));
   SerialBlas serial;
-  lapack_int info = 0;
-#pragma omp parallel for num_threads(parts) reduction(min : info)
+#pragma omp parallel for num_threads(parts)
   for (int part = 0; part < parts; ++part) {
     const lapack_int c0 = c * part / parts, c1 = c * (part + 1) / parts;
-    double* part_of_B = B.data() + ptrdiff_t(n) * c0;
-    if (forward_done)
-      cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, n, c1 - c0, 1.0,
-                  A.data(), n, part_of_B, n);
-    else
-      info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', n, c1 - c0, A.data(), n, part_of_B, n);
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, op, CblasNonUnit, n, c1 - c0, 1.0, A.data(),
+                n, B.data() + ptrdiff_t(n) * c0, n);
   }
-  check_lapack_args("dpotrs", info);
+}
+
+// Lower Cholesky factor L of A in place, the strict upper triangle untouched, and B := L^-1 B
+// (the forward substitution; B is left part-way when the factorisation fails). Panels of 384
+// above n = 8192 (factor_blocked, against OpenBLAS 0.3.21's own dpotrf on 2 cores: n = 11400
+// panels of 128 16 % slower, rank-128 updates of a large trailing matrix; 384 as fast or 5 %
+// faster), 128 up to it (n = 4704: as fast or up to 10 % faster than 384), lookahead with
+// panels of 96 up to n = 3072, which does the forward substitution on the way. Returns 0, or the
+// order of the first leading minor that is not positive definite.
+lapack_int factor_lower(MatrixXd& A, SolveOptions::Schedule schedule, MatrixXd& B) {
+  const lapack_int n = static_cast<lapack_int>(A.rows());
+  using Schedule = SolveOptions::Schedule;
+  if (schedule == Schedule::lookahead || (schedule == Schedule::automatic && n <= 3072))
+    return factor_lookahead(A, 96, B);
+  const lapack_int info = factor_blocked(A, n > 8192 ? 384 : 128);
+  if (info == 0) triangular_solve(A, CblasNoTrans, B);
+  return info;
 }
 
 // Pseudo-inverse solve through the symmetric eigendecomposition; eigenvalues below
@@ -278,10 +274,9 @@ class LapackCholesky final : public SpdSolver {
     A.diagonal().array() += ridge;
     SolveReport rep;
     alpha = Y;
-    bool forward_done = false;
-    lapack_int info = factor_lower(A, opt.schedule, &alpha, &forward_done);
+    lapack_int info = factor_lower(A, opt.schedule, alpha);
     if (info == 0) {
-      solve_factored(A, alpha, forward_done);
+      triangular_solve(A, CblasTrans, alpha);  // the back substitution
       restore_from_upper(A, diag);
       rep.method = "cholesky";
       return rep;
