@@ -209,8 +209,7 @@ static bool pair_stats_onehot(const Kernel& k, const Inputs& X2, const OnehotPro
 // caller then takes the exponential of each distance. U becomes the factors exp(2 g U).
 static bool gaussian_onehot(const Kernel& k, double scale, const Inputs& X2, OnehotProducts& P,
                             Eigen::Ref<MatrixXd> S) {
-  const double g =
-      k.type == KernelType::gaussian ? 1 / (2 * k.bandwidth * k.bandwidth) : 1 / k.bandwidth;
+  const double g = k.weight_per_value() / 2;  // the gradient weight of exp(-g d^2) is 2 g times it
   const Eigen::Index slots = X2.hot.cols();
   if (P.U.size() == 0 || P.nz.size() == 0) return false;
   const double largest = std::max({2 * g * P.U.cwiseAbs().maxCoeff<Eigen::PropagateNaN>(),
