@@ -562,7 +562,7 @@ void add_task_groups(const TaskSetup& t, RfmProblem& pb) {
   std::fprintf(o.jsonl ? stderr : stdout, "%s\n%s\n", sum.brief_report().c_str(),
                sum.message.c_str());
   std::fflush(stdout);
-  std::exit(128 + sig);
+  throw StopExit{128 + sig};
 }
 
 void run_grok(GrokOptions o, const CLI::App& sub) {
@@ -619,8 +619,10 @@ void run_grok(GrokOptions o, const CLI::App& sub) {
       npy_save(o.out + strfmt("/M_%04d.npy", s.iter), M);
     return Decision::proceed;
   };
-  IterationCallback control = [&](const IterationStats&, const MatrixXd&) {
+  IterationCallback control = [&](const IterationStats& s, const MatrixXd& M) {
     if (o.pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.pause_ms));
+    const IterationHook& hook = iteration_hook();
+    if (hook && !hook(s, M)) return Decision::stop;
     return stop_requested() ? Decision::stop : Decision::proceed;
   };
   Measure measure = [&](const MatrixXd& M, IterationStats& s) {

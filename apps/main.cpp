@@ -1,14 +1,10 @@
-// rfm: the command line program (DESIGN.md "The command line"). main() catches every error
-// and prints one "rfm: error: ..." line with a non-zero exit.
+// rfm: the command line program (DESIGN.md "The command line"). main() settles the environment
+// and hands over to run_cli (cli.h), which prints one "rfm: error: ..." line on any error.
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
-#include <exception>
-#include <new>
 
-#include "apps/commands.h"
-#include "data/error.h"
+#include "apps/cli.h"
 #include "solvers/solvers.h"
 
 // Four settings are read when the libraries load, before main, so the program re-executes
@@ -41,32 +37,5 @@ static void prefer_fast_environment(char** argv) {
 
 int main(int argc, char** argv) {
   prefer_fast_environment(argv);
-  CLI::App app{
-      "rfm: Recursive Feature Machines for grokking modular arithmetic.\n"
-      "Run `rfm SUBCOMMAND --help` for the options of each subcommand."};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", RFM_VERSION);
-  rfm::setup_all_commands(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {  // one line, like every other error
-    std::fprintf(stderr, "rfm: error: %s (see rfm --help)\n", e.what());
-    return e.get_exit_code() != 0 ? e.get_exit_code() : 2;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "rfm: error: out of memory (the problem is too large for this machine)\n");
-    return 1;
-  } catch (const rfm::Error& e) {
-    std::fprintf(stderr, "rfm: error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "rfm: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return rfm::run_cli(argc, argv);
 }

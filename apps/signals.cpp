@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <utility>
 
 namespace rfm {
 
@@ -13,6 +14,8 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 bool g_installed = false;
+bool g_enabled = true;
+IterationHook g_hook;
 
 extern "C" void on_stop_signal(int sig) {
   g_signal = sig;
@@ -24,7 +27,7 @@ extern "C" void on_stop_signal(int sig) {
 }  // namespace
 
 void install_stop_handlers() {
-  if (g_installed) return;
+  if (g_installed || !g_enabled) return;
   g_installed = true;
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
@@ -40,6 +43,26 @@ bool stop_requested() {
 
 int stop_signal() {
   return g_signal;
+}
+
+void set_stop_handlers_enabled(bool enabled) {
+  g_enabled = enabled;
+}
+
+void request_stop(int sig) {
+  g_signal = sig;
+}
+
+void clear_stop() {
+  g_signal = 0;
+}
+
+void set_iteration_hook(IterationHook hook) {
+  g_hook = std::move(hook);
+}
+
+const IterationHook& iteration_hook() {
+  return g_hook;
 }
 
 }  // namespace rfm
