@@ -146,10 +146,18 @@ MatrixXd normalize_by_diagonal(const MatrixXd& M) {
   return s.asDiagonal() * M * s.asDiagonal();
 }
 
-MatrixXd restrict_to_group(const MatrixXd& M, const DihedralGroup& G) {
+namespace {
+
+void check_group_shape(const Eigen::Ref<const MatrixXd>& M, const DihedralGroup& G) {
   RFM_CHECK(M.rows() == 2 * G.q && M.cols() == 2 * G.q,
             "feature matrix is %dx%d, expected %dx%d for %s with %d symbols per slot",
             int(M.rows()), int(M.cols()), 2 * G.q, 2 * G.q, G.task.c_str(), G.q);
+}
+
+}  // namespace
+
+MatrixXd restrict_to_group(const MatrixXd& M, const DihedralGroup& G) {
+  check_group_shape(M, G);
   const int m = static_cast<int>(G.coords.size());
   MatrixXd S(m, m);
   for (int j = 0; j < m; ++j)
@@ -180,13 +188,14 @@ std::vector<std::vector<int>> subspace_perms(const DihedralGroup& G) {
 
 }  // namespace
 
-VectorXd group_coefficients(const MatrixXd& M, const DihedralGroup& G) {
-  const MatrixXd S = restrict_to_group(M, G);
+VectorXd group_coefficients(const Eigen::Ref<const MatrixXd>& M, const DihedralGroup& G) {
+  check_group_shape(M, G);
   const auto perm = subspace_perms(G);
+  const std::vector<int>& at = G.coords;  // read M in place: no copy of the analysed block
   VectorXd alpha(G.elements());
   for (int e = 0; e < G.elements(); ++e) {
     double dot = 0;  // <M, R_e>_F = sum_i M(pi(i), i), since R_e has its ones at (pi(i), i)
-    for (size_t i = 0; i < perm[e].size(); ++i) dot += S(perm[e][i], i);
+    for (size_t i = 0; i < perm[e].size(); ++i) dot += M(at[perm[e][i]], at[i]);
     alpha(e) = dot / (2.0 * G.n);
   }
   return alpha;
