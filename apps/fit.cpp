@@ -32,9 +32,11 @@ struct Targets {
 };
 
 Targets make_targets(const MatrixXd& raw, Target target, int classes, const std::string& path) {
-  bool ids = raw.cols() == 1 && (raw.array() >= 0).all() && (raw.array() == raw.array().round()).all();
+  bool ids =
+      raw.cols() == 1 && (raw.array() >= 0).all() && (raw.array() == raw.array().round()).all();
   RFM_CHECK(target != Target::classes || ids,
-            "%s: --target classes needs one column of non-negative integer class ids", path.c_str());
+            "%s: --target classes needs one column of non-negative integer class ids",
+            path.c_str());
   if (target == Target::values || !ids) return {raw, false};
   const int c = std::max(classes, static_cast<int>(raw.maxCoeff()) + 1);
   RFM_CHECK(c <= 100000, "%s: class id %d is too large", path.c_str(), c - 1);
@@ -43,25 +45,15 @@ Targets make_targets(const MatrixXd& raw, Target target, int classes, const std:
   return {Y, true};
 }
 
-// Better validation metric: accuracy (ties by mse) for classification, else mse.
-bool better(const IterationStats& a, const IterationStats& b, bool classification) {
-  if (classification && a.test_acc != b.test_acc) return a.test_acc > b.test_acc;
-  return a.test_mse < b.test_mse;
-}
-
 void save_model(const std::string& dir, const FitOptions& o, const RfmProblem& pb,
-                const MatrixXd& M, int iter, bool classification) {
-  MachineOptions mo{o.rfm.kernel, o.rfm.solve, o.rfm.agop};
-  auto km = KernelMachine::create(mo, o.rfm.backend);
-  km->set_data(pb.X_train, pb.Y_train);
-  km->fit(M);
-  npy_save(dir + "/model_M.npy", M);
-  npy_save(dir + "/model_alpha.npy", km->alpha());
+                const FittedModel& fitted) {
+  npy_save(dir + "/model_M.npy", fitted.M);
+  npy_save(dir + "/model_alpha.npy", fitted.alpha);
   npy_save(dir + "/model_X.npy", pb.X_train.dense());
   nlohmann::json model = {{"kernel", to_string(o.rfm.kernel.type)},
                           {"bandwidth", o.rfm.kernel.bandwidth},
-                          {"iteration", iter},
-                          {"classification", classification},
+                          {"iteration", fitted.iteration},
+                          {"classification", pb.classification},
                           {"outputs", pb.Y_train.cols()}};
   write_text_atomic(dir + "/model.json", model.dump(2) + "\n");
 }
@@ -92,8 +84,8 @@ void run_fit(FitOptions o) {
               int(yv.rows()));
     Targets tv = make_targets(yv, tr.classification ? Target::classes : Target::values,
                               static_cast<int>(tr.Y.cols()), o.y_val);
-    RFM_CHECK(tv.Y.cols() == tr.Y.cols(), "--y-val has %d outputs but --y has %d",
-              int(tv.Y.cols()), int(tr.Y.cols()));
+    RFM_CHECK(tv.Y.cols() == tr.Y.cols(), "--y-val has %d outputs but --y has %d", int(tv.Y.cols()),
+              int(tr.Y.cols()));
     pb.X_test = pb.X_train.one_hot() ? Inputs::detect(Xv) : Inputs::from_dense(Xv);
     if (pb.X_train.one_hot() != pb.X_test.one_hot()) {
       pb.X_train = Inputs::from_dense(X);
@@ -106,14 +98,13 @@ void run_fit(FitOptions o) {
             o.out.c_str());
   make_dirs(o.out);
   if (!o.quiet)
-    std::printf("rfm fit: %d points, d = %d (%s), %d outputs (%s), %d validation points\n"
-                " iter  train_acc  val_acc  train_mse   val_mse    sec\n",
-                pb.X_train.n(), pb.X_train.d, pb.X_train.one_hot() ? "one-hot" : "dense",
-                int(pb.Y_train.cols()), tr.classification ? "classes" : "values", pb.X_test.n());
-  std::vector<MatrixXd> Ms;
+    std::printf(
+        "rfm fit: %d points, d = %d (%s), %d outputs (%s), %d validation points\n"
+        " iter  train_acc  val_acc  train_mse   val_mse    sec\n",
+        pb.X_train.n(), pb.X_train.d, pb.X_train.one_hot() ? "one-hot" : "dense",
+        int(pb.Y_train.cols()), tr.classification ? "classes" : "values", pb.X_test.n());
   std::vector<IterationStats> rows;
-  IterationCallback live = [&](const IterationStats& s, const MatrixXd& M) {
-    Ms.push_back(M);
+  IterationCallback live = [&](const IterationStats& s, const MatrixXd&) {
     rows.push_back(s);
     if (!o.quiet)
       std::printf("%5d  %9.4f  %7.4f  %9.2e  %8.2e  %5.2f\n", s.iter, s.train_acc, s.test_acc,
@@ -122,17 +113,12 @@ void run_fit(FitOptions o) {
     write_text_atomic(o.out + "/metrics.csv", metrics_csv(rows));
     return Decision::proceed;
   };
-  const MatrixXd M0 = MatrixXd::Identity(X.cols(), X.cols());
-  RfmSummary sum = run_rfm(o.rfm, pb, M0, {live}, {});
-  write_run_results(o.out, sum);
-  int best = static_cast<int>(rows.size()) - 1;
-  if (pb.X_test.n() > 0)
-    for (int t = 0; t < static_cast<int>(rows.size()); ++t)
-      if (better(rows[t], rows[best], tr.classification)) best = t;
-  RFM_CHECK(best >= 0, "no iteration finished: %s", sum.message.c_str());
-  save_model(o.out, o, pb, Ms[best], best, tr.classification);
+  const FittedModel fitted = fit_model(o.rfm, pb, {live}, false);
+  write_run_results(o.out, fitted.summary);
+  save_model(o.out, o, pb, fitted);
+  const IterationStats& kept = rows[fitted.iteration];
   std::printf("%s\nkept iteration %d (val acc %.4f, val mse %.3e) as the model in %s\n",
-              sum.brief_report().c_str(), best, rows[best].test_acc, rows[best].test_mse,
+              fitted.summary.brief_report().c_str(), fitted.iteration, kept.test_acc, kept.test_mse,
               o.out.c_str());
 }
 
@@ -156,16 +142,16 @@ void run_predict(const PredictOptions& o) {
   RFM_CHECK(Z.cols() == Xtr.d, "--x has %d columns but the model was fit on %d", int(Z.cols()),
             Xtr.d);
   const Inputs Zi = Xtr.one_hot() ? Inputs::detect(Z) : Inputs::from_dense(Z);
-  const MatrixXd P = predict(k, Xtr.one_hot() && !Zi.one_hot() ? Inputs::from_dense(Xtr.dense()) : Xtr,
-                             alpha, M, Zi);
+  const MatrixXd P = predict(
+      k, Xtr.one_hot() && !Zi.one_hot() ? Inputs::from_dense(Xtr.dense()) : Xtr, alpha, M, Zi);
   const std::string out = o.out.empty() ? o.run + "/predictions.npy" : o.out;
   npy_save(out, P);
   std::printf("rfm predict: %d points -> %s (%d outputs)\n", int(P.rows()), out.c_str(),
               int(P.cols()));
   if (!o.y.empty()) {
-    Targets t = make_targets(load_matrix(o.y), model.at("classification").get<bool>()
-                                                   ? Target::classes : Target::values,
-                             static_cast<int>(P.cols()), o.y);
+    Targets t = make_targets(
+        load_matrix(o.y), model.at("classification").get<bool>() ? Target::classes : Target::values,
+        static_cast<int>(P.cols()), o.y);
     RFM_CHECK(t.Y.rows() == P.rows() && t.Y.cols() == P.cols(),
               "--y does not match the predictions' shape");
     std::printf("  mse %.4e", mean_squared_error(P, t.Y));
@@ -190,10 +176,10 @@ void add_rfm_options(CLI::App& sub, RfmOptions& r) {
   add_enum_option(sub, "--normalize", r.normalize,
                   {{"none", Normalize::none}, {"max", Normalize::max}},
                   "Divide the AGOP by its largest entry");
-  add_enum_option(sub, "--precision", r.solve.precision,
-                  {{"fp64", Precision::fp64}, {"fp32", Precision::fp32},
-                   {"mixed", Precision::mixed}},
-                  "Solve precision");
+  add_enum_option(
+      sub, "--precision", r.solve.precision,
+      {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
+      "Solve precision");
   sub.add_option("--agop-samples", r.agop_samples, "AGOP over this many random points (0: all)")
       ->capture_default_str();
   sub.add_option("--agop-seed", r.agop_seed, "Seed of the AGOP subsample")->capture_default_str();
@@ -209,10 +195,10 @@ void setup_fit(CLI::App& app) {
   sub->add_option("--y", o->y, "Training targets: class ids (n) or values (n, c)")->required();
   sub->add_option("--x-val", o->x_val, "Validation features");
   sub->add_option("--y-val", o->y_val, "Validation targets");
-  add_enum_option(*sub, "--target", o->target,
-                  {{"auto", Target::automatic}, {"classes", Target::classes},
-                   {"values", Target::values}},
-                  "Targets are class ids or real values (auto: ids if one integer column)");
+  add_enum_option(
+      *sub, "--target", o->target,
+      {{"auto", Target::automatic}, {"classes", Target::classes}, {"values", Target::values}},
+      "Targets are class ids or real values (auto: ids if one integer column)");
   add_rfm_options(*sub, o->rfm);
   sub->add_option("--out", o->out, "Run directory")->capture_default_str();
   sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all)")->capture_default_str();

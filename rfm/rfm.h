@@ -262,7 +262,7 @@ MatrixXd normalize_by_diagonal(const MatrixXd& M);
 // M restricted to G.coords: (2n, 2n), the subspace where every R_g is a permutation.
 MatrixXd restrict_to_group(const MatrixXd& M, const DihedralGroup& G);
 // alpha_g = <M, R_g>_F / (2n) for all 2n elements, from index maps (M: (2q, 2q)).
-VectorXd group_coefficients(const MatrixXd& M, const DihedralGroup& G);
+VectorXd group_coefficients(const Eigen::Ref<const MatrixXd>& M, const DihedralGroup& G);
 // M^ = sum_g alpha_g R_g on the analysed coordinates: (2n, 2n).
 MatrixXd group_projection(const VectorXd& alpha, const DihedralGroup& G);
 // d_alg = ||M - M^||_F / ||M||_F on the analysed coordinates.
@@ -293,5 +293,26 @@ OrbitResult orbit_test(const MachineOptions& mo, const MatrixXd& M, const Datase
 // scale saturate; a colour bar with its three values on the right; grey lines every `grid`
 // entries (0: none). scale <= 0 uses max |A|. Throws InputError naming the path on failure.
 void write_heatmap_png(const std::string& path, const MatrixXd& A, double scale = 0, int grid = 0);
+
+}  // namespace rfm
+
+// --- A model on the user's data (rfm fit, the Python estimators) ----------------------------
+
+namespace rfm {
+
+struct FittedModel {
+  RfmSummary summary;
+  int iteration = -1;             // the kept iteration t
+  MatrixXd M;                     // M_t: (d, d)
+  MatrixXd alpha;                 // (n, c): the solve of iteration t, refitted with M_t
+  std::vector<MatrixXd> history;  // M_0 .. M_{T-1} when asked for, else empty
+};
+// Whether iteration a fits the validation (test) points better than b: higher accuracy for
+// classification, then lower mean squared error.
+bool better_iteration(const IterationStats& a, const IterationStats& b, bool classification);
+// Runs RFM from M_0 = I and keeps the iteration that fits problem.X_test best (the last one when
+// there are no such points), with its alpha. callbacks see every iteration, as in run_rfm.
+FittedModel fit_model(const RfmOptions& options, const RfmProblem& problem,
+                      const std::vector<IterationCallback>& callbacks, bool keep_history);
 
 }  // namespace rfm
