@@ -36,7 +36,7 @@ struct Inputs {
 
   bool one_hot() const { return hot.size() > 0 || (X.size() == 0 && d > 0); }
   int n() const { return one_hot() ? static_cast<int>(hot.rows()) : static_cast<int>(X.rows()); }
-  MatrixXd dense() const;                      // (n, d)
+  MatrixXd dense() const;                          // (n, d)
   Inputs rows(const std::vector<int>& idx) const;  // the selected points, same form
   Inputs range(int start, int count) const;        // points start .. start + count - 1
   bool same_points(const Inputs& o) const;         // the same points, in the same order and form
@@ -54,12 +54,12 @@ Op op_from_string(const std::string& name);  // throws InputError listing the kn
 
 // A labelled data set with a one-hot input encoding.
 struct Dataset {
-  std::string task;          // e.g. "add"
-  int p = 0;                 // modulus
-  Inputs inputs;             // all N examples, one-hot: slot 0 = a, slot 1 = p + b
-  std::vector<int> labels;   // N class ids in 0..c-1
-  IndexMatrix operands;      // (N, 2): the pair (a, b) each example encodes
-  int c = 0;                 // number of classes
+  std::string task;         // e.g. "add"
+  int p = 0;                // modulus
+  Inputs inputs;            // all N examples, one-hot: slot 0 = a, slot 1 = p + b
+  std::vector<int> labels;  // N class ids in 0..c-1
+  IndexMatrix operands;     // (N, 2): the pair (a, b) each example encodes
+  int c = 0;                // number of classes
   int N() const { return static_cast<int>(labels.size()); }
 };
 
@@ -95,8 +95,8 @@ std::vector<int> random_subset(int N, int k, uint64_t seed);
 
 bool is_prime(int p);
 int mod_pow(int base, int exp, int p);
-int mod_inverse(int a, int p);          // a in 1..p-1, p prime
-int primitive_root(int p);              // the smallest generator of Z_p^*, p prime
+int mod_inverse(int a, int p);  // a in 1..p-1, p prime
+int primitive_root(int p);      // the smallest generator of Z_p^*, p prime
 // order[i] = g^i mod p for i = 0..p-2: residue order[i] goes to position i (REFERENCE.md 2.2).
 std::vector<int> discrete_log_order(int p);
 
@@ -117,6 +117,11 @@ NpyArray npy_read(const std::string& path);
 // An .npy of a 1-D or 2-D numeric or bool array as a column-major double matrix (a 1-D array
 // of length n becomes (n, 1)). Throws InputError for 0-D or >2-D arrays and NaN/Inf values.
 MatrixXd npy_load(const std::string& path);
+// The same for an array already in memory (the Python module's arrays), named `name` in errors.
+MatrixXd npy_matrix(const NpyArray& a, const std::string& name);
+// Throws InputError "NAME: non-finite value V at (row i, col j)" for the first NaN or Inf in
+// NumPy's (row-major) element order; one_d names an index instead.
+void check_finite(const Eigen::Ref<const MatrixXd>& M, bool one_d, const std::string& name);
 // Integer array (any integer or bool dtype, 1-D), e.g. indices or labels.
 std::vector<int64_t> npy_load_ints(const std::string& path);
 // The same from the bytes of an .npy file in memory; name is used in messages.
@@ -248,7 +253,6 @@ void move_pairs_to_test(Split& s, const Dataset& ds, const DihedralGroup& G, int
 MatrixXd load_matrix(const std::string& path);
 // CSV from text in memory (name is used in messages).
 MatrixXd parse_csv(const std::string& text, const std::string& name);
-
 
 // --- Experiment tasks (issue 8; REFERENCE.md sections 1 and 6) -------------------------------
 //

@@ -346,40 +346,6 @@ void for_each_value(const NpyArray& a, const Dtype& t, F&& f) {
   RFM_ASSERT(false && "parse_dtype admitted an unknown dtype");
 }
 
-// Throws for the first NaN or Inf, in NumPy's (row-major) element order.
-void check_finite(const MatrixXd& M, bool one_d, const std::string& name) {
-  if (M.allFinite()) return;
-  for (Eigen::Index i = 0; i < M.rows(); ++i) {
-    for (Eigen::Index j = 0; j < M.cols(); ++j) {
-      if (std::isfinite(M(i, j))) continue;
-      const std::string at = one_d ? strfmt("index %lld", static_cast<long long>(i))
-                                   : strfmt("(row %lld, col %lld)", static_cast<long long>(i),
-                                            static_cast<long long>(j));
-      RFM_CHECK(false, "%s: non-finite value %g at %s", name.c_str(), M(i, j), at.c_str());
-    }
-  }
-}
-
-MatrixXd to_matrix(const NpyArray& a, const std::string& name) {
-  const Dtype t = parse_dtype(a.descr, name);
-  const size_t ndim = a.shape.size();
-  RFM_CHECK(ndim == 1 || ndim == 2, "%s: %zu-D array of shape %s, expected 1-D or 2-D",
-            name.c_str(), ndim, shape_string(a.shape).c_str());
-  const int64_t rows = a.shape[0], cols = ndim == 2 ? a.shape[1] : 1;
-  MatrixXd M(rows, cols);
-  // The file's element order is row-major for a C-order 2-D array, else M's own column-major.
-  const bool row_major = ndim == 2 && !a.fortran_order;
-  for_each_value(a, t, [&](int64_t k, auto v) {
-    if (row_major) {
-      M(k / cols, k % cols) = static_cast<double>(v);
-    } else {
-      M.data()[k] = static_cast<double>(v);
-    }
-  });
-  check_finite(M, ndim == 1, name);
-  return M;
-}
-
 // v as an int64, or an InputError when it is a fraction, non-finite or out of range.
 template <typename T>
 int64_t to_int64(T v, int64_t k, const std::string& name) {
@@ -565,12 +531,47 @@ int64_t NpyArray::size() const {
   return n;
 }
 
+void check_finite(const Eigen::Ref<const MatrixXd>& M, bool one_d, const std::string& name) {
+  if (M.allFinite()) return;
+  for (Eigen::Index i = 0; i < M.rows(); ++i) {
+    for (Eigen::Index j = 0; j < M.cols(); ++j) {
+      if (std::isfinite(M(i, j))) continue;
+      const std::string at = one_d ? strfmt("index %lld", static_cast<long long>(i))
+                                   : strfmt("(row %lld, col %lld)", static_cast<long long>(i),
+                                            static_cast<long long>(j));
+      const std::string value =
+          std::isnan(M(i, j)) ? "NaN" : strfmt("%g", M(i, j));  // as NumPy's users write it
+      RFM_CHECK(false, "%s: non-finite value %s at %s", name.c_str(), value.c_str(), at.c_str());
+    }
+  }
+}
+
+MatrixXd npy_matrix(const NpyArray& a, const std::string& name) {
+  const Dtype t = parse_dtype(a.descr, name);
+  const size_t ndim = a.shape.size();
+  RFM_CHECK(ndim == 1 || ndim == 2, "%s: %zu-D array of shape %s, expected 1-D or 2-D",
+            name.c_str(), ndim, shape_string(a.shape).c_str());
+  const int64_t rows = a.shape[0], cols = ndim == 2 ? a.shape[1] : 1;
+  MatrixXd M(rows, cols);
+  // The file's element order is row-major for a C-order 2-D array, else M's own column-major.
+  const bool row_major = ndim == 2 && !a.fortran_order;
+  for_each_value(a, t, [&](int64_t k, auto v) {
+    if (row_major) {
+      M(k / cols, k % cols) = static_cast<double>(v);
+    } else {
+      M.data()[k] = static_cast<double>(v);
+    }
+  });
+  check_finite(M, ndim == 1, name);
+  return M;
+}
+
 NpyArray npy_read(const std::string& path) {
   return parse_npy(read_file(path), path);
 }
 
 MatrixXd npy_load(const std::string& path) {
-  return to_matrix(npy_read(path), path);
+  return npy_matrix(npy_read(path), path);
 }
 
 std::vector<int64_t> npy_load_ints(const std::string& path) {
@@ -578,7 +579,7 @@ std::vector<int64_t> npy_load_ints(const std::string& path) {
 }
 
 MatrixXd npy_parse_matrix(const std::string& bytes, const std::string& name) {
-  return to_matrix(parse_npy(std::vector<char>(bytes.begin(), bytes.end()), name), name);
+  return npy_matrix(parse_npy(std::vector<char>(bytes.begin(), bytes.end()), name), name);
 }
 
 std::vector<int64_t> npy_parse_ints(const std::string& bytes, const std::string& name) {

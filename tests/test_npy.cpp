@@ -403,7 +403,7 @@ TEST_CASE("npy: malformed files give InputError naming the file and the problem"
     M(2, 0) = INFINITY;  // later in row-major order, so not the one reported
     npy_save(path, M);
     check_words(error_of([&] { npy_load(path); }),
-                {path, "non-finite value nan at (row 1, col 2)"});
+                {path, "non-finite value NaN at (row 1, col 2)"});
     check_rejected("inf.npy",
                    npy_file(dict_of("<f4", "(4,)"), raw(std::vector<float>{0, 1, 2, -INFINITY})),
                    {"non-finite value -inf at index 3"});
