@@ -71,13 +71,9 @@ void run_fit(FitOptions o) {
   const MatrixXd yv = o.y_val.empty() ? MatrixXd() : load_matrix(o.y_val);
   const int classes = yv.size() > 0 ? static_cast<int>(yv.maxCoeff()) + 1 : 0;
   Targets tr = make_targets(yraw, o.target, classes, o.y);
-  RfmProblem pb;
-  pb.X_train = Inputs::detect(X);
-  pb.Y_train = tr.Y;
-  pb.classification = tr.classification;
-  pb.X_test = Inputs::from_dense(MatrixXd(0, X.cols()));
+  MatrixXd Xv, Yv;
   if (!o.x_val.empty()) {
-    const MatrixXd Xv = load_matrix(o.x_val);
+    Xv = load_matrix(o.x_val);
     RFM_CHECK(Xv.cols() == X.cols(), "--x-val has %d columns but --x has %d", int(Xv.cols()),
               int(X.cols()));
     RFM_CHECK(Xv.rows() == yv.rows(), "--x-val has %d rows but --y-val has %d", int(Xv.rows()),
@@ -86,13 +82,9 @@ void run_fit(FitOptions o) {
                               static_cast<int>(tr.Y.cols()), o.y_val);
     RFM_CHECK(tv.Y.cols() == tr.Y.cols(), "--y-val has %d outputs but --y has %d", int(tv.Y.cols()),
               int(tr.Y.cols()));
-    pb.X_test = pb.X_train.one_hot() ? Inputs::detect(Xv) : Inputs::from_dense(Xv);
-    if (pb.X_train.one_hot() != pb.X_test.one_hot()) {
-      pb.X_train = Inputs::from_dense(X);
-      pb.X_test = Inputs::from_dense(Xv);
-    }
-    pb.Y_test = tv.Y;
+    Yv = tv.Y;
   }
+  const RfmProblem pb = fit_problem(X, tr.Y, Xv, Yv, tr.classification);
   RFM_CHECK(!std::filesystem::exists(o.out) || o.force,
             "output directory %s exists (pass --force to overwrite, or another --out)",
             o.out.c_str());

@@ -9,6 +9,25 @@ bool better_iteration(const IterationStats& a, const IterationStats& b, bool cla
   return a.test_mse < b.test_mse;
 }
 
+RfmProblem fit_problem(const MatrixXd& X, const MatrixXd& Y, const MatrixXd& X_val,
+                       const MatrixXd& Y_val, bool classification) {
+  RfmProblem pb;
+  pb.classification = classification;
+  pb.X_train = Inputs::detect(X);
+  pb.Y_train = Y;
+  pb.X_test = Inputs::from_dense(MatrixXd(0, X.cols()));
+  pb.Y_test = MatrixXd(0, Y.cols());
+  if (X_val.rows() == 0) return pb;
+  // One-hot inputs keep their fast path only when the validation points are one-hot too.
+  pb.X_test = pb.X_train.one_hot() ? Inputs::detect(X_val) : Inputs::from_dense(X_val);
+  if (pb.X_train.one_hot() != pb.X_test.one_hot()) {
+    pb.X_train = Inputs::from_dense(X);
+    pb.X_test = Inputs::from_dense(X_val);
+  }
+  pb.Y_test = Y_val;
+  return pb;
+}
+
 FittedModel fit_model(const RfmOptions& options, const RfmProblem& problem,
                       const std::vector<IterationCallback>& callbacks, bool keep_history) {
   FittedModel model;

@@ -310,6 +310,10 @@ struct FittedModel {
 // Whether iteration a fits the validation (test) points better than b: higher accuracy for
 // classification, then lower mean squared error.
 bool better_iteration(const IterationStats& a, const IterationStats& b, bool classification);
+// The problem of a user's data set: X (n, d), Y (n, c), validation points X_val, Y_val (none
+// when X_val has no rows) in the test slots. Inputs that are all one-hot keep the one-hot path.
+RfmProblem fit_problem(const MatrixXd& X, const MatrixXd& Y, const MatrixXd& X_val,
+                       const MatrixXd& Y_val, bool classification);
 // Runs RFM from M_0 = I and keeps the iteration that fits problem.X_test best (the last one when
 // there are no such points), with its alpha. callbacks see every iteration, as in run_rfm.
 FittedModel fit_model(const RfmOptions& options, const RfmProblem& problem,
