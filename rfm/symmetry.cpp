@@ -174,15 +174,21 @@ std::vector<int> coord_positions(const DihedralGroup& G) {
   return pos;
 }
 
-// perm[e][i] = position of R_e e_{coords[i]} in coords: the permutation of the subspace.
+// perm[i] = position of R_e e_{coords[i]} in coords: the permutation of the subspace by e.
+std::vector<int> subspace_perm(const DihedralGroup& G, const std::vector<int>& pos, int e) {
+  std::vector<int> perm(G.coords.size());
+  for (size_t i = 0; i < G.coords.size(); ++i) {
+    perm[i] = pos[G.image(G.coords[i], e)];
+    RFM_ASSERT(perm[i] >= 0);
+  }
+  return perm;
+}
+
+// The permutations of all elements (2n * 2n ints: one at a time where memory matters).
 std::vector<std::vector<int>> subspace_perms(const DihedralGroup& G) {
   const std::vector<int> pos = coord_positions(G);
-  std::vector<std::vector<int>> perm(G.elements(), std::vector<int>(G.coords.size()));
-  for (int e = 0; e < G.elements(); ++e)
-    for (size_t i = 0; i < G.coords.size(); ++i) {
-      perm[e][i] = pos[G.image(G.coords[i], e)];
-      RFM_ASSERT(perm[e][i] >= 0);
-    }
+  std::vector<std::vector<int>> perm;
+  for (int e = 0; e < G.elements(); ++e) perm.push_back(subspace_perm(G, pos, e));
   return perm;
 }
 
@@ -190,23 +196,26 @@ std::vector<std::vector<int>> subspace_perms(const DihedralGroup& G) {
 
 VectorXd group_coefficients(const Eigen::Ref<const MatrixXd>& M, const DihedralGroup& G) {
   check_group_shape(M, G);
-  const auto perm = subspace_perms(G);
+  const std::vector<int> pos = coord_positions(G);
   const std::vector<int>& at = G.coords;  // read M in place: no copy of the analysed block
   VectorXd alpha(G.elements());
   for (int e = 0; e < G.elements(); ++e) {
+    const std::vector<int> perm = subspace_perm(G, pos, e);
     double dot = 0;  // <M, R_e>_F = sum_i M(pi(i), i), since R_e has its ones at (pi(i), i)
-    for (size_t i = 0; i < perm[e].size(); ++i) dot += M(at[perm[e][i]], at[i]);
+    for (size_t i = 0; i < perm.size(); ++i) dot += M(at[perm[i]], at[i]);
     alpha(e) = dot / (2.0 * G.n);
   }
   return alpha;
 }
 
 MatrixXd group_projection(const VectorXd& alpha, const DihedralGroup& G) {
-  const auto perm = subspace_perms(G);
+  const std::vector<int> pos = coord_positions(G);
   const int m = static_cast<int>(G.coords.size());
   MatrixXd P = MatrixXd::Zero(m, m);
-  for (int e = 0; e < G.elements(); ++e)
-    for (int i = 0; i < m; ++i) P(perm[e][i], i) += alpha(e);
+  for (int e = 0; e < G.elements(); ++e) {
+    const std::vector<int> perm = subspace_perm(G, pos, e);
+    for (int i = 0; i < m; ++i) P(perm[i], i) += alpha(e);
+  }
   return P;
 }
 
