@@ -202,6 +202,10 @@ TrainSummary train_mlp(const TrainOptions& o, const NeuralProblem& pb,
     sum.agop = f.agop;
   };
   run_epochs(o, n, batch, true, gen, callbacks, step, measure, sum);
+  const MlpConfig& c = model.config;  // the trained weights, for notebooks (W1.npy, W2.npy)
+  sum.weights = {
+      {"W1", Eigen::Map<const Mat<T>>(model.params.W1, c.H, c.D).template cast<double>()},
+      {"W2", Eigen::Map<const Mat<T>>(model.params.W2, c.V, c.H).template cast<double>()}};
   sum.total_seconds = since(t_start);
   return sum;
 }
