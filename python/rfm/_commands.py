@@ -47,6 +47,11 @@ def _flags(options: Dict[str, Any]) -> list:
     return args
 
 
+def _path(run) -> str:
+    """The directory of a Run, or a path as a string."""
+    return run.path if isinstance(run, Run) else os.fspath(run)
+
+
 def run_command(args, callback=None, capture=False) -> str:
     """Runs `rfm ARGS...` in this process and returns what it printed when capture is true.
 
@@ -130,7 +135,7 @@ def grok(task: str = "add", p: int = 61, frac: float = 0.5, kernel: str = "gauss
 def resume(path, iters: Optional[int] = None, callback=None) -> Run:
     """Continues a stopped or interrupted grok run (`rfm grok --resume`), with the same results
     as an uninterrupted run; iters extends a completed one."""
-    out = os.fspath(path)
+    out = _path(path)
     return _run_grok(_flags(dict(resume=out, iters=iters, quiet=True)), out, callback)
 
 
@@ -143,8 +148,14 @@ def train(model: str = "mlp", out: Optional[str] = None, **options) -> Run:
         out: the run directory (default runs/<task>-p<p>-<model>-<time>).
         **options: any option of `rfm train` (task=, p=, frac=, epochs=, split_from=run, ...).
     """
+    source = options.get("split_from")
+    if source is not None:  # the split's own task and modulus, unless given
+        config = load_run(_path(source)).config
+        for key in ("task", "p"):
+            if key in config:
+                options.setdefault(key, config[key])
     out = os.fspath(out) if out is not None else _default_out(
-        options.get("task", "add"), f"p{options.get('p', 'default')}", model)
+        options.get("task", "add"), f"p{options.get('p', 61)}", model)
     run_command(["train", *_flags(dict(model=model, out=out, **options))])
     return load_run(out)
 
@@ -161,10 +172,8 @@ class Report(dict):
 
 
 def _matrix_input(M, tmp: str) -> str:
-    if isinstance(M, Run):
-        return M.path
-    if isinstance(M, (str, os.PathLike)):
-        return os.fspath(M)
+    if isinstance(M, (Run, str, os.PathLike)):
+        return _path(M)
     M = np.asarray(M, dtype=np.float64)
     if M.ndim != 2:
         raise ValueError(f"the feature matrix must be 2-D, got shape {M.shape}")
@@ -201,16 +210,14 @@ def compare(rfm_run, neural_run, **options) -> Report:
     """`rfm compare` of two runs on one split: returns its numbers (the JSON of --out)."""
     with tempfile.TemporaryDirectory(prefix="rfm-compare-") as tmp:
         out = os.path.join(tmp, "compare.json")
-        a = rfm_run.path if isinstance(rfm_run, Run) else os.fspath(rfm_run)
-        b = neural_run.path if isinstance(neural_run, Run) else os.fspath(neural_run)
-        run_command(["compare", a, b, *_flags(dict(out=out, **options))], capture=True)
+        run_command(["compare", _path(rfm_run), _path(neural_run), *_flags(dict(out=out, **options))], capture=True)
         with open(out) as f:
             return Report(json.load(f))
 
 
 def report(run, **options) -> str:
     """`rfm report`: curves, heatmaps and report.html in the run directory; returns the page."""
-    path = run.path if isinstance(run, Run) else os.fspath(run)
+    path = _path(run)
     run_command(["report", path, *_flags(options)], capture=True)
     return os.path.join(path, "report.html")
 

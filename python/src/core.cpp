@@ -309,6 +309,17 @@ DihedralGroup task_group(const std::string& task, int p, const std::string& grou
   return dihedral_group(op_from_string(task), p);
 }
 
+// M must be (d, d) with d = 2q, checked with the message of `rfm inspect` (M named "M").
+void check_feature_matrix(const AnyArray& M, const DihedralGroup& G) {
+  if (M.ndim() != 2) return;  // to_matrix names the dimensions
+  const std::string label =
+      G.task == "group" ? "group Z_" + G.abelian.name() + " (order " + std::to_string(G.n) + ")"
+                        : G.task + " mod " + std::to_string(G.q);
+  RFM_CHECK(M.shape(0) == size_t(2 * G.q) && M.shape(1) == size_t(2 * G.q),
+            "M is %dx%d, but %s has d = %d inputs", int(M.shape(0)), int(M.shape(1)), label.c_str(),
+            2 * G.q);
+}
+
 nb::dict group_info(const std::string& task, int p, const std::string& group) {
   const DihedralGroup G = task_group(task, p, group);
   std::vector<std::string> names;
@@ -349,6 +360,7 @@ NB_MODULE(_core, m) {
       "group_coefficients",
       [](const AnyArray& M, const std::string& task, int p, const std::string& group) {
         const DihedralGroup G = task_group(task, p, group);
+        check_feature_matrix(M, G);
         VectorXd alpha = with_matrix(M, "M", [&](const Eigen::Ref<const MatrixXd>& m) {
           nb::gil_scoped_release no_gil;
           return group_coefficients(m, G);
