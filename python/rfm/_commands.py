@@ -96,7 +96,9 @@ def _note_resume(error: BaseException, out: str) -> None:
 
 def _run_grok(args, out, callback) -> Run:
     try:
-        run_command(["grok", *args], callback=_iteration_callback(callback))
+        # quiet: the summary line only, printed by Python so that a notebook shows it
+        print(run_command(["grok", *args], callback=_iteration_callback(callback), capture=True),
+              end="")
     except KeyboardInterrupt as e:
         _note_resume(e, out)
         raise
@@ -146,7 +148,8 @@ def train(model: str = "mlp", out: Optional[str] = None, **options) -> Run:
     Args:
         model: mlp, transformer or embed2d.
         out: the run directory (default runs/<task>-p<p>-<model>-<time>).
-        **options: any option of `rfm train` (task=, p=, frac=, epochs=, split_from=run, ...).
+        **options: any option of `rfm train` (task=, p=, frac=, epochs=, split_from=run, ...);
+            quiet=False prints the live table of the command line to standard output.
     """
     source = options.get("split_from")
     if source is not None:  # the split's own task and modulus, unless given
@@ -156,7 +159,12 @@ def train(model: str = "mlp", out: Optional[str] = None, **options) -> Run:
                 options.setdefault(key, config[key])
     out = os.fspath(out) if out is not None else _default_out(
         options.get("task", "add"), f"p{options.get('p', 61)}", model)
-    run_command(["train", *_flags(dict(model=model, out=out, **options))])
+    # quiet (the default): the summary line only, printed by Python so that a notebook shows it.
+    # quiet=False streams the live table to the process's standard output (a terminal).
+    quiet = bool(options.setdefault("quiet", True))
+    printed = run_command(["train", *_flags(dict(model=model, out=out, **options))],
+                          capture=quiet)
+    print(printed, end="")
     return load_run(out)
 
 
