@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev libeigen3-dev libopenblas-dev liblapacke-dev
           doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev libpng-dev
           gnuplot-nox   # the curves of rfm report and rfm sweep
-          libopenmpi-dev openmpi-bin)  # mpirun -n N rfm sweep (optional: RFM_MPI=AUTO)
+          libopenmpi-dev openmpi-bin  # mpirun -n N rfm sweep (optional: RFM_MPI=AUTO)
+          python3-dev python3-venv)  # the Python package (scripts/test_python.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
