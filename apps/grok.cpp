@@ -56,7 +56,7 @@ struct GrokOptions {
   int pause_ms = 0;              // testing: sleep after each iteration (hidden option)
   // Published experiments (issue 8; REFERENCE.md 1 and 2.3).
   std::string features = "agop";  // agop (RFM iterations) or random-circulant (one solve)
-  std::string circulant_spectrum = "uniform";  // random-circulant: uniform or flat
+  std::string circulant_spectrum = "sqrtm";  // random-circulant: sqrtm, scaled or flat
   bool enforce_circulant = false;  // project M onto the block-circulant structure each update
   std::string augment = "none";    // none or commutative
   // Multitask: paired (one split of the (a, b) pairs for every task, as in the reference code)
@@ -375,7 +375,9 @@ GrokOptions resumed_options(const GrokOptions& cli, const CLI::App& sub) {
     o.move_pairs_to_test = c.at("move_pairs_to_test");
     o.track_group = c.at("track_group");
     o.features = c.value("features", "agop");  // absent in runs of earlier versions
-    o.circulant_spectrum = c.value("circulant_spectrum", "uniform");
+    // "uniform" (runs before sqrtm existed) was the construction now called scaled.
+    o.circulant_spectrum = c.value("circulant_spectrum", "scaled");
+    if (o.circulant_spectrum == "uniform") o.circulant_spectrum = "scaled";
     o.enforce_circulant = c.value("enforce_circulant", false);
     o.augment = c.value("augment", "none");
     o.multitask_split = c.value("multitask_split", "independent");  // the split before it existed
@@ -442,8 +444,7 @@ RunStart start_fresh(GrokOptions& o, const TaskSetup& task) {
   r.state.M_next =
       o.features == "random-circulant"
           ? random_circulant_features(o.p, op_from_string(o.task), o.seed,
-                                      o.circulant_spectrum == "flat" ? CirculantSpectrum::flat
-                                                                     : CirculantSpectrum::uniform)
+                                      circulant_spectrum_from_string(o.circulant_spectrum))
           : initial_matrix(o.init, task.ds.inputs.d);
   if (o.out.empty()) o.out = default_out(o);
   if (o.resume.empty()) prepare_out_dir(o.out, o.force);
@@ -495,11 +496,11 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
                                                        {o.rfm.kernel, o.rfm.solve, o.rfm.agop}));
   head += settings_line("split", split_description(o, task));
   if (o.features != "agop" || o.enforce_circulant)
-    head += settings_line("features",
-                          o.features == "random-circulant"
-                              ? "random circulant M* (REFERENCE.md 2.3), " + o.circulant_spectrum +
-                                    " spectrum: one solve, no iterations"
-                              : "AGOP, circulant structure enforced at every update (App. F)");
+    head += settings_line(
+        "features", o.features == "random-circulant"
+                        ? "random circulant M* = [[A, C^T], [C, A]], " + o.circulant_spectrum +
+                              ": one solve, no iterations"
+                        : "AGOP, circulant structure enforced at every update (App. F)");
   head += settings_line("output", o.out);
   if (start.resumed)
     head += settings_line("resume", strfmt("from iteration %d of %d (checkpoint)",
@@ -738,15 +739,16 @@ static void setup_grok(CLI::App& app) {
   sub->add_flag("--keep-checkpoint", o->keep_checkpoint,
                 "Keep DIR/checkpoint (M_t of every iteration) after a completed run");
   sub->add_option("--features", o->features,
-                  "agop (RFM iterations) or random-circulant (one solve with M* = [[A, C^T], "
-                  "[C, A]], C a random circulant; add, sub, mul, div)")
+                  "agop (RFM iterations) or random-circulant (one solve with a feature matrix "
+                  "from M* = [[A, C^T], [C, A]], C a random circulant; add, sub, mul, div)")
       ->check(CLI::IsMember({"agop", "random-circulant"}))
       ->capture_default_str();
   sub->add_option("--circulant-spectrum", o->circulant_spectrum,
-                  "random-circulant: uniform (C's entries uniform on [0, 1], mean removed, as "
-                  "published) or flat (every Fourier mode of C with modulus 1, random phases: "
-                  "the spectrum RFM learns)")
-      ->check(CLI::IsMember({"uniform", "flat"}))
+                  "random-circulant: sqrtm (the authors' code: C's entries uniform on [0, 1], "
+                  "mean removed, M = Re(sqrtm(M*))), scaled (the same C scaled to spectral norm "
+                  "1, M = M*) or flat (every Fourier mode of C with modulus 1, random phases, M "
+                  "= M*: the spectrum RFM learns)")
+      ->check(CLI::IsMember({"sqrtm", "scaled", "flat"}))
       ->capture_default_str();
   sub->add_flag("--enforce-circulant", o->enforce_circulant,
                 "After every update normalise M by its diagonal and project it onto [[I - 11^T/p, "

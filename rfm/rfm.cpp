@@ -346,26 +346,102 @@ VectorXd flat_spectrum_generator(int q, std::mt19937_64& gen) {
 
 }  // namespace
 
-MatrixXd random_circulant_features(int p, Op op, uint64_t seed, CirculantSpectrum spectrum) {
+const char* to_string(CirculantSpectrum s) {
+  switch (s) {
+    case CirculantSpectrum::sqrtm:
+      return "sqrtm";
+    case CirculantSpectrum::scaled:
+      return "scaled";
+    case CirculantSpectrum::flat:
+      return "flat";
+  }
+  return "?";
+}
+
+CirculantSpectrum circulant_spectrum_from_string(const std::string& name) {
+  for (CirculantSpectrum s :
+       {CirculantSpectrum::sqrtm, CirculantSpectrum::scaled, CirculantSpectrum::flat})
+    if (name == to_string(s)) return s;
+  RFM_CHECK(false, "unknown circulant spectrum '%s' (known: sqrtm, scaled, flat)", name.c_str());
+  return CirculantSpectrum::sqrtm;
+}
+
+MatrixXd published_circulant_matrix(const VectorXd& col, int p, Op op) {
+  const int q = op == Op::mul || op == Op::div ? p - 1 : p;
+  RFM_CHECK(col.size() == q, "the random column has %d entries, expected %d for %s mod %d",
+            int(col.size()), q, to_string(op), p);
+  // Their top-right block T and our bottom-left C = T^T, with C[r, c] = g[(r - c) mod q] (add,
+  // mul) or g[(r + c) mod q] (sub, div); r, c are residues, or for mul and div discrete logs:
+  //   add: T = circulant(col), T[i, j] = col[(i - j) mod p], so g[k] = col[-k mod p];
+  //   sub: T = rot90(circulant(col)), T[i, j] = circ[j, p-1-i] = col[(i + j + 1) mod p];
+  //   mul: T[u, v] = circ[log u - 1, log v - 1] = col[(log u - log v) mod q] (unorder places
+  //        residue u at the 1-based log of u), so g[k] = col[-k mod q] as for add;
+  //   div: rot90 as for sub: T[u, v] = col[(log u - 1 + log v - 1 + 1) mod q], g[k] = col[k - 1].
+  VectorXd g(q);
+  for (int k = 0; k < q; ++k) {
+    switch (op) {
+      case Op::add:
+      case Op::mul:
+        g(k) = col((q - k) % q);
+        break;
+      case Op::sub:
+        g(k) = col((k + 1) % q);
+        break;
+      case Op::div:
+        g(k) = col((k - 1 + q) % q);
+        break;
+    }
+  }
+  return block_circulant_matrix(g, p, op);
+}
+
+MatrixXd random_circulant_block_matrix(int p, Op op, uint64_t seed, CirculantSpectrum spectrum) {
   const int q = op == Op::mul || op == Op::div ? p - 1 : p;
   std::mt19937_64 gen(seed);
-  VectorXd g(q);
-  if (spectrum == CirculantSpectrum::flat) {
-    g = flat_spectrum_generator(q, gen);
-  } else {
-    for (int i = 0; i < q; ++i) g(i) = double(gen() >> 11) * 0x1.0p-53;  // uniform on [0, 1)
-    g.array() -= g.mean();
-  }
-  // (project definition) Scale C to spectral norm 1: then M* is positive semidefinite (A is
-  // the identity on the mean-zero vectors C maps between), a valid Mahalanobis metric. Without
-  // it the Gaussian kernel matrix is indefinite and test accuracy is about 0.02.
-  MatrixXd M = block_circulant_matrix(g, p, op);
+  if (spectrum == CirculantSpectrum::flat)
+    return block_circulant_matrix(flat_spectrum_generator(q, gen), p, op);
+  // torch.rand(p) (add, sub) and np.random.uniform(size=p-1) (mul, div) in the authors' code.
+  VectorXd col(q);
+  for (int i = 0; i < q; ++i) col(i) = double(gen() >> 11) * 0x1.0p-53;  // uniform on [0, 1)
+  col.array() -= col.mean();
+  if (spectrum == CirculantSpectrum::sqrtm) return published_circulant_matrix(col, p, op);
+  // scaled (project definition): C to spectral norm 1, so that M* is positive semidefinite (A
+  // is the identity on the mean-zero vectors C maps between) and can be the metric itself.
+  // Used unscaled as a metric, M* gives test accuracy about 0.02. The column is C's first
+  // column here (the placement of the project's first version, whose results docs/
+  // experiments.md reports), a reordering of the same uniform draw.
+  MatrixXd M = block_circulant_matrix(col, p, op);
   const double norm = Eigen::JacobiSVD<MatrixXd>(M.bottomLeftCorner(p, p)).singularValues()(0);
   if (norm > 0) {
     M.bottomLeftCorner(p, p) /= norm;
     M.topRightCorner(p, p) /= norm;
   }
   return M;
+}
+
+MatrixXd random_circulant_features(int p, Op op, uint64_t seed, CirculantSpectrum spectrum) {
+  const MatrixXd M = random_circulant_block_matrix(p, op, seed, spectrum);
+  return spectrum == CirculantSpectrum::sqrtm ? real_sqrtm_symmetric(M) : M;
+}
+
+// The authors take np.real(scipy.linalg.sqrtm(M*)). sqrtm works on the Schur form S = Z T Z^H.
+// S is real symmetric, so T is diagonal (a normal triangular matrix is diagonal), T = diag(l)
+// with the real eigenvalues l, and Z can be taken real: Z = V of the symmetric eigensolver.
+// The triangular recurrence then gives R = diag(sqrt(l)) with the principal scalar root,
+// sqrt(l) = i sqrt(|l|) for l < 0 (strictly, a principal matrix root does not exist for
+// negative eigenvalues; this is the root sqrtm returns). With V real,
+//   Re(V diag(sqrt(l)) V^T) = V diag(Re sqrt(l)) V^T = V diag(sqrt(max(l, 0))) V^T,
+// whichever sign of i sqrt(|l|) a branch picks, and (Re sqrtm S)^2 = V diag(max(l, 0)) V^T is
+// the positive semidefinite part of S. tests/test_tasks.cpp checks this against Eigen's complex
+// Schur matrix square root.
+MatrixXd real_sqrtm_symmetric(const MatrixXd& S) {
+  RFM_CHECK(S.rows() == S.cols() && S.allFinite(), "sqrtm needs a finite square matrix, got %dx%d",
+            int(S.rows()), int(S.cols()));
+  Eigen::SelfAdjointEigenSolver<MatrixXd> es(S);
+  RFM_ASSERT(es.info() == Eigen::Success);
+  const VectorXd r = es.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+  MatrixXd M = es.eigenvectors() * r.asDiagonal() * es.eigenvectors().transpose();
+  return 0.5 * (M + M.transpose());  // symmetric to the last bit
 }
 
 // --- Checkpoints (rfm grok --resume) ---------------------------------------------------------

@@ -157,17 +157,34 @@ VectorXd block_first_column(const MatrixXd& M, int p, Op op);
 // with g = the first column of the normalised off-diagonal block; C is scaled down to
 // spectral norm 1 when it is larger (project definition: keeps M a valid metric).
 MatrixXd block_circulant_projection(const MatrixXd& M, int p, Op op);
-// Random circulant features (§3), with the generator g drawn by `spectrum` (seeded
-// std::mt19937_64, 53-bit uniforms):
-//   uniform: g uniform on [0, 1] with its mean subtracted (the paper's construction);
-//   flat:    every non-constant DFT coefficient of g has modulus 1 and a uniform random phase,
-//            the constant one is 0 (project definition: the flat spectrum RFM itself learns,
-//            see docs/experiments.md).
-// Then block_circulant_matrix with C scaled to spectral norm 1 so that M* is positive
-// semidefinite (project definition).
-enum class CirculantSpectrum { uniform, flat };
+// Random circulant features (§3). How the random matrix is drawn and turned into the feature
+// matrix M (all seeded std::mt19937_64, 53-bit uniforms on [0, 1)):
+//   sqrtm:  the authors' construction (train_random_circulant_kernel.py, REFERENCE.md 2.3): a
+//           column uniform on [0, 1] with its mean subtracted, placed as they place it
+//           (published_circulant_matrix), no rescaling, then M = Re(sqrtm(M*))
+//           (real_sqrtm_symmetric). M* itself is indefinite; M is positive semidefinite.
+//   scaled: the same uniform generator, C scaled to spectral norm 1 so that M* is positive
+//           semidefinite, M = M* (project definition; our first reading of §3).
+//   flat:   every non-constant DFT coefficient of g has modulus 1 and a uniform random phase,
+//           the constant one is 0, M = M* (project definition: the flat spectrum RFM itself
+//           learns, see docs/experiments.md).
+enum class CirculantSpectrum { sqrtm, scaled, flat };
+const char* to_string(CirculantSpectrum s);
+CirculantSpectrum circulant_spectrum_from_string(const std::string& name);  // "sqrtm", ...
+// M* = [[A, C^T], [C, A]] (2p, 2p) of the authors' code from their random column col (length
+// p for add and sub, p - 1 for mul and div): for add their top-right block is
+// scipy.linalg.circulant(col), for sub torch.rot90 of it, for mul and div utils.py's
+// gen_random_mult_circulant / gen_random_div_circulant (the same over Z_p^*, undone from
+// discrete-log order); the bottom-left block is its transpose. No rescaling.
+MatrixXd published_circulant_matrix(const VectorXd& col, int p, Op op);
+// The random M* of `spectrum` before any square root (2p, 2p).
+MatrixXd random_circulant_block_matrix(int p, Op op, uint64_t seed, CirculantSpectrum spectrum);
+// The feature matrix: Re(sqrtm(M*)) for sqrtm, M* for scaled and flat.
 MatrixXd random_circulant_features(int p, Op op, uint64_t seed,
-                                   CirculantSpectrum spectrum = CirculantSpectrum::uniform);
+                                   CirculantSpectrum spectrum = CirculantSpectrum::sqrtm);
+// Re(sqrtm(S)) of a symmetric S (d, d): V diag(sqrt(max(l, 0))) V^T for S = V diag(l) V^T,
+// the real part of scipy.linalg.sqrtm(S) also where S is indefinite (see rfm.cpp).
+MatrixXd real_sqrtm_symmetric(const MatrixXd& S);
 
 }  // namespace rfm
 

@@ -5,11 +5,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <complex>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <unsupported/Eigen/MatrixFunctions>
 
 #include "rfm/rfm.h"
 
@@ -180,7 +183,7 @@ TEST_CASE("block-circulant feature matrices (REFERENCE.md 2.3)") {
   for (Op op : {Op::add, Op::sub, Op::mul, Op::div}) {
     const std::string name = to_string(op);
     CAPTURE(name);
-    const MatrixXd M = random_circulant_features(p, op, 3);
+    const MatrixXd M = random_circulant_features(p, op, 3, CirculantSpectrum::scaled);
     REQUIRE(M.rows() == 2 * p);
     CHECK((M - M.transpose()).norm() == 0.0);
     // A = I - 11^T/p on the diagonal blocks.
@@ -205,6 +208,117 @@ TEST_CASE("block-circulant feature matrices (REFERENCE.md 2.3)") {
     CHECK((P - M).norm() < 1e-13);
   }
   CHECK_THROWS_AS(block_circulant_matrix(VectorXd::Zero(3), p, Op::add), InputError);
+}
+
+namespace {
+
+// --- The authors' construction, transcribed from their Python (independent of rfm.cpp) -------
+
+// scipy.linalg.circulant(c): [i, j] = c[(i - j) mod n].
+MatrixXd scipy_circulant(const VectorXd& c) {
+  const int n = static_cast<int>(c.size());
+  MatrixXd C(n, n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) C(i, j) = c(mod(i - j, n));
+  return C;
+}
+
+// torch.rot90(A) (k = 1, dims (0, 1)), as np.rot90: [i, j] = A[j, n - 1 - i].
+MatrixXd rot90(const MatrixXd& A) {
+  const int n = static_cast<int>(A.rows());
+  MatrixXd R(n, n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) R(i, j) = A(j, n - 1 - i);
+  return R;
+}
+
+// utils.py unorder(C, p): get_a_from_p's smallest a whose powers a^1..a^(p-1) are all of
+// 1..p-1; lg_idx[n] = the 1-based position of n among them; E[i, invert_idx(lg_idx)[i]] = 1 for
+// i = 1..p-1; the result is E^T C E.
+MatrixXd unorder(const MatrixXd& C, int p) {
+  int a = 2;
+  for (;; ++a) {
+    std::vector<char> seen(p, 0);
+    for (int k = 1, r = 1; k < p; ++k) seen[r = r * a % p] = 1;
+    if (std::count(seen.begin() + 1, seen.end(), 1) == p - 1) break;
+  }
+  std::vector<int> lg_idx(p, 0), inv(p, 0);
+  for (int k = 1, r = 1; k < p; ++k) lg_idx[r = r * a % p] = k;
+  for (int i = 0; i < p; ++i) inv[lg_idx[i]] = i;  // invert_idx
+  MatrixXd E = MatrixXd::Zero(p, p);
+  for (int i = 1; i < p; ++i) E(i, inv[i]) = 1;
+  return E.transpose() * C * E;
+}
+
+// train_random_circulant_kernel.py: M* from the random column col.
+MatrixXd authors_block_matrix(const VectorXd& col, int p, Op op) {
+  MatrixXd M = MatrixXd::Zero(2 * p, 2 * p);
+  MatrixXd T = MatrixXd::Zero(p, p);
+  if (op == Op::add) T = scipy_circulant(col);
+  if (op == Op::sub) T = rot90(scipy_circulant(col));
+  if (op == Op::mul || op == Op::div) {  // gen_random_mult_circulant, gen_random_div_circulant
+    T.bottomRightCorner(p - 1, p - 1) =
+        op == Op::mul ? scipy_circulant(col) : rot90(scipy_circulant(col));
+    T = unorder(T, p);
+  }
+  M.topRightCorner(p, p) = T;  // M[:p, p:]
+  M.bottomLeftCorner(p, p) = T.transpose();
+  M.topLeftCorner(p, p) = MatrixXd::Identity(p, p) - MatrixXd::Constant(p, p, 1.0 / p);
+  M.bottomRightCorner(p, p) = M.topLeftCorner(p, p);
+  return M;
+}
+
+}  // namespace
+
+TEST_CASE("random circulant sqrtm: the authors' M* and Re(sqrtm(M*))") {
+  const int p = 13;  // |g^_k| ~ sqrt(q / 12) ~ 1: M* has eigenvalues 1 - |g^_k| < 0
+  for (Op op : {Op::add, Op::sub, Op::mul, Op::div}) {
+    const std::string name = to_string(op);
+    CAPTURE(name);
+    const int q = op == Op::mul || op == Op::div ? p - 1 : p;
+    // Our M* from a column is the authors' matrix from that column, entry for entry.
+    VectorXd col = VectorXd::Random(q);
+    col.array() -= col.mean();
+    const MatrixXd ref = authors_block_matrix(col, p, op);
+    CHECK((published_circulant_matrix(col, p, op) - ref).norm() == 0.0);
+
+    // The drawn M*: the block structure, no rescaling, indefinite.
+    const MatrixXd S = random_circulant_block_matrix(p, op, 3, CirculantSpectrum::sqrtm);
+    REQUIRE(S.rows() == 2 * p);
+    CHECK((S - S.transpose()).norm() == 0.0);
+    const MatrixXd A = MatrixXd::Identity(p, p) - MatrixXd::Constant(p, p, 1.0 / p);
+    CHECK((S.topLeftCorner(p, p) - A).norm() == 0.0);
+    CHECK((S.bottomRightCorner(p, p) - A).norm() == 0.0);
+    const MatrixXd B = task_block(S, p, op);
+    CHECK(circulant_deviation(B, hankel_op(op)) < 1e-14);
+    const VectorXd g = block_first_column(S, p, op);  // uniform on [0, 1) less its mean
+    CHECK(std::abs(g.sum()) < 1e-14);
+    CHECK(g.maxCoeff() - g.minCoeff() < 1.0);
+    CHECK((block_circulant_matrix(g, p, op) - S).norm() == 0.0);
+    Eigen::SelfAdjointEigenSolver<MatrixXd> es(S);
+    REQUIRE(es.eigenvalues().minCoeff() < -0.1);
+
+    // The feature matrix against Eigen's principal square root by the complex Schur form (the
+    // method of scipy.linalg.sqrtm), computed without our eigendecomposition.
+    const MatrixXd M = random_circulant_features(p, op, 3);
+    CHECK((M - real_sqrtm_symmetric(S)).norm() == 0.0);
+    const Eigen::MatrixXcd Sc = S.cast<std::complex<double>>();
+    const Eigen::MatrixXcd R = Sc.sqrt();
+    // R is a square root of S: backward stable, so rounding of eps ||S||^2 size (||S|| < 3).
+    CHECK((R * R - Sc).norm() < 1e-12);
+    CHECK(R.imag().norm() > 0.1);  // the negative eigenvalues give an imaginary part
+    // The root is only Holder-1/2 at the zero eigenvalues of S (A and C annihilate 1), so
+    // rounding of eps ||S|| moves it by up to sqrt(eps ||S||) ~ 3e-8: allow 30 times that.
+    const double err = (R.real() - M).norm();
+    CAPTURE(err);
+    CHECK(err < 1e-6);
+    // (Re sqrtm S)^2 is the positive semidefinite part V diag(max(l, 0)) V^T of S.
+    const MatrixXd V = es.eigenvectors();
+    const MatrixXd plus = V * es.eigenvalues().cwiseMax(0.0).asDiagonal() * V.transpose();
+    CHECK((M * M - plus).norm() < 1e-13);
+    CHECK((M - M.transpose()).norm() == 0.0);
+    CHECK(Eigen::SelfAdjointEigenSolver<MatrixXd>(M).eigenvalues().minCoeff() > -1e-12);
+  }
 }
 
 TEST_CASE("flat-spectrum random circulant: every Fourier mode of C has modulus 1") {
