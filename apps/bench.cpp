@@ -284,6 +284,7 @@ void setup_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* sub = app.add_subcommand(
       "bench", "Per-phase median times, GFLOP/s and peak memory of RFM iterations");
+  sub->footer("Example:\n  rfm bench --cases add61,add97 --iters 5 --precision fp32");
   sub->add_option("--cases", o->cases,
                   "Comma-separated cases: add61, add97, add151 (add mod p, frac 0.5), "
                   "dense8000 (n 8000, d 200, c 100), dense8000-s2000 (AGOP on 2000 samples), "
@@ -303,9 +304,8 @@ void setup_bench(CLI::App& app) {
   sub->add_option("--agop-block", o->agop_block, "Most AGOP points per block (as rfm grok)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--device", o->device, "cpu, cuda, or auto (the GPU when usable)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--device", o->device, {"auto", "cpu", "cuda"},
+                    "cpu, cuda, or auto (the GPU when usable)");
   sub->callback([o] { run_bench(*o); });
 }
 

@@ -136,6 +136,11 @@ static void setup_compare(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   CLI::App* sub = app.add_subcommand(
       "compare", "An RFM run beside a neural run: progress, feature-matrix correlation");
+  sub->footer(
+      "Example:\n"
+      "  rfm grok --out runs/add61 && rfm train --model mlp --split-from runs/add61 --out "
+      "runs/mlp61\n"
+      "  rfm compare runs/add61 runs/mlp61");
   sub->add_option("RFM_RUN", o->rfm_run, "Run directory of rfm grok")->required();
   sub->add_option("NEURAL_RUN", o->neural_run, "Run directory of rfm train --model mlp")
       ->required();

@@ -183,6 +183,10 @@ void setup_fit(CLI::App& app) {
   o->rfm.kernel.bandwidth = 10.0;
   CLI::App* sub = app.add_subcommand(
       "fit", "RFM on your data (.npy/.csv); keeps the iteration with the best validation metric");
+  sub->footer(
+      "Example:\n"
+      "  rfm fit --x X.npy --y y.npy --x-val Xv.npy --y-val yv.npy --out runs/fit\n"
+      "  rfm predict runs/fit --x X_test.npy");
   sub->add_option("--x", o->x, "Training features (n, d), .npy or .csv")->required();
   sub->add_option("--y", o->y, "Training targets: class ids (n) or values (n, c)")->required();
   sub->add_option("--x-val", o->x_val, "Validation features");
@@ -202,6 +206,7 @@ void setup_fit(CLI::App& app) {
 void setup_predict(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* sub = app.add_subcommand("predict", "Apply a model saved by rfm fit to new points");
+  sub->footer("Example:\n  rfm predict runs/fit --x X_test.npy");
   sub->add_option("run", o->run, "Run directory of rfm fit")->required();
   sub->add_option("--x", o->x, "Features (m, d), .npy or .csv")->required();
   sub->add_option("--y", o->y, "Targets, to report accuracy and mse");

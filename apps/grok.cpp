@@ -650,11 +650,18 @@ static void setup_grok(CLI::App& app) {
   auto o = std::make_shared<GrokOptions>();
   CLI::App* sub = app.add_subcommand(
       "grok", "RFM on a modular arithmetic task: live table of iterations, run directory");
-  sub->add_option(
-         "--task", o->task,
-         "add, sub, mul, div (div: (a*b, b) -> a), group (see --group), system ((a+b, a-b) -> "
-         "a), compose:OP1,OP2 ((a OP1 b) OP2 c), a polynomial in x and y (\"x^3+x*y\"), or a "
-         "comma list of these binary tasks (multitask, e.g. add,x^2+y^2)")
+  sub->footer(
+      "Examples:\n"
+      "  rfm grok                                   the standard run: add mod 61, frac 0.5, 50 "
+      "iterations\n"
+      "  rfm grok --task div --p 31 --frac 0.4 --kernel laplace --bandwidth 10\n"
+      "  rfm grok --resume runs/add-p61-gaussian-TIME --iters 80   continue a stopped run");
+  sub->add_option("--task", o->task,
+                  "add, sub, mul, div (div: input (a*b, b), label a), group (see --group), system "
+                  "(input (a+b, "
+                  "a-b), label a), compose:OP1,OP2 ((a OP1 b) OP2 c), a polynomial in x and y "
+                  "(\"x^3+x*y\"), or a "
+                  "comma list of these binary tasks (multitask, e.g. add,x^2+y^2)")
       ->capture_default_str();
   sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
@@ -704,17 +711,14 @@ static void setup_grok(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--force", o->force, "Overwrite an existing run directory");
   sub->add_flag("--quiet", o->quiet, "No live table");
-  sub->add_option("--device", o->device, "cpu, cuda, or auto (the GPU when usable, else the CPU)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--device", o->device, {"auto", "cpu", "cuda"},
+                    "cpu, cuda, or auto (the GPU when usable, else the CPU)");
   sub->add_option("--group", o->group,
                   "--task group: abelian product Z_n1 x ... x Z_nk as n1xn2x... (e.g. 3x7), S<n> "
                   "(n <= 6), D<n> (order 2n), perm:G1;G2 (image lists, e.g. perm:1,0,2;1,2,0) or "
                   "table:FILE (Cayley table, .npy or .csv)");
-  sub->add_option("--split", o->split,
-                  "random (--frac, --seed) or degenerate (test = fixed points of --reflections)")
-      ->check(CLI::IsMember({"random", "degenerate"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--split", o->split, {"random", "degenerate"},
+                    "random (--frac, --seed) or degenerate (test = fixed points of --reflections)");
   sub->add_option("--reflections", o->reflections,
                   "k of the reflections sr^k of a degenerate split, e.g. 0,16 (default: s)")
       ->delimiter(',');
@@ -738,31 +742,25 @@ static void setup_grok(CLI::App& app) {
   sub->add_flag("--report", o->report, "Write pictures and report.html at the end (rfm report)");
   sub->add_flag("--keep-checkpoint", o->keep_checkpoint,
                 "Keep DIR/checkpoint (M_t of every iteration) after a completed run");
-  sub->add_option("--features", o->features,
-                  "agop (RFM iterations) or random-circulant (one solve with a feature matrix "
-                  "from M* = [[A, C^T], [C, A]], C a random circulant; add, sub, mul, div)")
-      ->check(CLI::IsMember({"agop", "random-circulant"}))
-      ->capture_default_str();
-  sub->add_option("--circulant-spectrum", o->circulant_spectrum,
-                  "random-circulant: sqrtm (the authors' code: C's entries uniform on [0, 1], "
-                  "mean removed, M = Re(sqrtm(M*))), scaled (the same C scaled to spectral norm "
-                  "1, M = M*) or flat (every Fourier mode of C with modulus 1, random phases, M "
-                  "= M*: the spectrum RFM learns)")
-      ->check(CLI::IsMember({"sqrtm", "scaled", "flat"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--features", o->features, {"agop", "random-circulant"},
+                    "agop (RFM iterations) or random-circulant (one solve with a feature matrix "
+                    "from M* = [[A, C^T], [C, A]], C a random circulant; add, sub, mul, div)");
+  add_choice_option(*sub, "--circulant-spectrum", o->circulant_spectrum,
+                    {"sqrtm", "scaled", "flat"},
+                    "random-circulant: sqrtm (the authors' code: C's entries uniform on [0, 1], "
+                    "mean removed, M = Re(sqrtm(M*))), scaled (the same C scaled to spectral norm "
+                    "1, M = M*) or flat (every Fourier mode of C with modulus 1, random phases, M "
+                    "= M*: the spectrum RFM learns)");
   sub->add_flag("--enforce-circulant", o->enforce_circulant,
                 "After every update normalise M by its diagonal and project it onto [[I - 11^T/p, "
                 "C^T], [C, I - 11^T/p]], C circulant from its first column (add, sub, mul, div)");
-  sub->add_option("--augment", o->augment,
-                  "commutative: add (b, a) to the training set for every training pair (a, b)")
-      ->check(CLI::IsMember({"none", "commutative"}))
-      ->capture_default_str();
-  sub->add_option("--multitask-split", o->multitask_split,
-                  "Multitask (--task A,B): paired (a pair (a, b) trains every task or none, as in "
-                  "the reference code of Mallinar et al.) or independent (all examples of all "
-                  "tasks shuffled together)")
-      ->check(CLI::IsMember({"paired", "independent"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--augment", o->augment, {"none", "commutative"},
+                    "commutative: add (b, a) to the training set for every training pair (a, b)");
+  add_choice_option(
+      *sub, "--multitask-split", o->multitask_split, {"paired", "independent"},
+      "Multitask (--task A,B): paired (a pair (a, b) trains every task or none, as in "
+      "the reference code of Mallinar et al.) or independent (all examples of all "
+      "tasks shuffled together)");
   sub->add_option("--pause-ms", o->pause_ms, "Testing: sleep after each iteration")->group("");
   sub->callback([o, sub] { run_grok(*o, *sub); });
 }

@@ -1,7 +1,7 @@
 // `rfm info`: version, the BLAS in use and its threads, the backends compiled in, the CUDA
 // devices and their memory.
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -14,6 +14,26 @@ std::string settings_line(const std::string& key, const std::string& value) {
   return strfmt("  %-14s %s\n", key.c_str(), value.c_str());
 }
 
+std::string choice_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : "|") + n;
+  return out;
+}
+
+CLI::Option* add_choice_option(CLI::App& app, const std::string& name, std::string& field,
+                               const std::vector<std::string>& choices, const std::string& help) {
+  return app.add_option(name, field, help)
+      ->check(CLI::Validator(
+          [choices](const std::string& in) {
+            for (const std::string& c : choices)
+              if (c == in) return std::string();
+            return in + " is not one of " + choice_list(choices);
+          },
+          ""))
+      ->type_name(choice_list(choices))
+      ->capture_default_str();
+}
+
 static void run_info() {
   std::string out = "rfm " RFM_VERSION "\n";
   out += settings_line("blas", blas_description());
@@ -22,8 +42,8 @@ static void run_info() {
   const bool cuda = cuda_available(&why);
   out += settings_line("backends", cuda ? "cpu, cuda" : "cpu");
   out += settings_line("cuda", !cuda_compiled() ? "not compiled in (configure with -DRFM_CUDA=ON)"
-                               : cuda            ? "compiled in, usable"
-                                                 : "compiled in, not usable: " + why);
+                               : cuda           ? "compiled in, usable"
+                                                : "compiled in, not usable: " + why);
   for (const DeviceInfo& d : cuda_devices())
     out += settings_line(strfmt("device %d", d.id),
                          strfmt("%s, compute capability %d.%d, %.1f GiB", d.name.c_str(),
@@ -60,6 +80,7 @@ void setup_all_commands(CLI::App& app) {
 
 static void setup_info(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("info", "Version, BLAS in use and its threads, CUDA devices");
+  sub->footer("Example:\n  rfm info");
   sub->callback([] { run_info(); });
 }
 RFM_COMMAND(info, setup_info);

@@ -374,14 +374,16 @@ static void setup_inspect(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* sub = app.add_subcommand(
       "inspect", "Analyse a feature matrix: group elements, structure verdicts, spectrum, PNGs");
+  sub->footer(
+      "Examples:\n"
+      "  rfm inspect runs/add61            the run's M_final.npy, task and p from its config.json\n"
+      "  rfm inspect M.npy --task add --p 61 --json");
   sub->add_option("input", o->input, "An .npy feature matrix or a run directory")->required();
   sub->add_option("--task", o->task, "add, sub, mul, div or group (default: config.json)");
   sub->add_option("--p", o->p, "Modulus (default: config.json)");
   sub->add_option("--group", o->group, "--task group: factors, e.g. 3x7 (default: config.json)");
-  sub->add_option("--normalize", o->normalize,
-                  "diag: analyse D^-1/2 M D^-1/2 (alpha of r^0 = 1); none: M as it is")
-      ->check(CLI::IsMember({"diag", "none"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--normalize", o->normalize, {"diag", "none"},
+                    "diag: analyse D^-1/2 M D^-1/2 (alpha of r^0 = 1); none: M as it is");
   sub->add_option("--top", o->top, "Strongest group elements listed")->capture_default_str();
   sub->add_option("--subgroup", o->subgroup,
                   "Generators of the subgroup H of d_comm, e.g. s or r^1 or s,r^1")

@@ -66,6 +66,7 @@ static void setup_particles(CLI::App& app) {
   ParticleOptions& s = o->sim;
   CLI::App* sub = app.add_subcommand(
       "particles", "Particle simulation of the 2-D embedding model (Musat): picture of the end");
+  sub->footer("Example:\n  rfm particles --n 17 --steps 3000 --out runs/particles");
   sub->add_option("--n", s.N, "Particles (the modulus)")->capture_default_str();
   sub->add_option("--steps", s.steps, "Gradient-descent steps")->capture_default_str();
   sub->add_option("--lr", s.lr, "Step size")->capture_default_str();

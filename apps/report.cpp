@@ -427,6 +427,7 @@ static void setup_report(CLI::App& app) {
   auto o = std::make_shared<ReportOptions>();
   CLI::App* sub = app.add_subcommand(
       "report", "Pictures (curves, heatmaps of M) and report.html for a run directory");
+  sub->footer("Example:\n  rfm report runs/add61   writes runs/add61/report.html and its PNGs");
   sub->add_option("run_dir", *dir, "Run directory of rfm grok or rfm train")->required();
   sub->add_option("--iters", o->heatmap_iters,
                   "Iterations whose M_t to draw, e.g. 0,10,20 (default: the start and the "

@@ -673,6 +673,11 @@ static void setup_sweep(CLI::App& app) {
       "sweep",
       "A grid of rfm grok or rfm train runs from a JSON config: parallel, resumable, "
       "summary.csv and phase.png; `mpirun -n N rfm sweep` spreads it over MPI ranks");
+  sub->footer(
+      "Example config (docs/sweeps.md has all keys):\n"
+      "  {\"command\": \"grok\", \"out\": \"runs/frac\", \"base\": {\"p\": 31, \"iters\": 30},\n"
+      "   \"grid\": {\"frac\": [0.2, 0.3, 0.5], \"seed\": [0, 1]}}\n"
+      "  rfm sweep frac.json --jobs 2");
   sub->add_option("config", o->config,
                   "JSON file: command, out, base, grid, phase (docs/sweeps.md)")
       ->required();

@@ -336,6 +336,18 @@ static void setup_train(CLI::App& app) {
   TrainOptions& t = o->train;
   CLI::App* sub = app.add_subcommand(
       "train", "A neural baseline on a modular task and split: live table, run directory");
+  sub->footer(
+      "Defaults by model (shown above: the MLP's; an option given on the command line always "
+      "wins):\n"
+      "  mlp          batch 32, beta2 0.999, no warm-up, loss mse\n"
+      "  transformer  full batch (--batch 0), beta2 0.98, 10 warm-up steps, loss ce\n"
+      "  embed2d      p 17, frac 0.8, full batch, lr 0.003, weight decay 0.1, 5000 epochs,\n"
+      "               log every 500, width 64, loss ce\n"
+      "config.json of the run records every value used.\n\n"
+      "Examples:\n"
+      "  rfm train --model mlp --split-from runs/add61 --epochs 100   the split of an rfm grok "
+      "run\n"
+      "  rfm train --model transformer --p 113 --frac 0.3 --epochs 20000 --log-every 100");
   add_enum_option(
       *sub, "--model", t.model,
       {{"mlp", Model::mlp}, {"transformer", Model::transformer}, {"embed2d", Model::embed2d}},
@@ -365,9 +377,8 @@ static void setup_train(CLI::App& app) {
   sub->add_option("--embed-scale", t.embed_scale,
                   "embed2d: standard deviation of the initial embeddings")
       ->capture_default_str();
-  sub->add_option("--loss", o->loss, "Loss: mse (on one-hot targets) or ce (cross-entropy)")
-      ->check(CLI::IsMember({"mse", "ce"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--loss", o->loss, {"mse", "ce"},
+                    "Loss: mse (on one-hot targets) or ce (cross-entropy)");
   sub->add_option("--init-scale", t.init_scale, "Multiplies the nn.Linear initialisation")
       ->capture_default_str();
   add_enum_option(*sub, "--agop-centering", t.agop_centering, {{"on", true}, {"off", false}},
@@ -384,17 +395,13 @@ static void setup_train(CLI::App& app) {
   sub->add_option("--out", o->out, "Run directory (default runs/<task>-p<p>-<model>-<time>)");
   sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
       ->capture_default_str();
-  sub->add_option("--augment", o->augment,
-                  "commutative: add (b, a) for every training pair (a, b), removed from test "
-                  "(add and mul only)")
-      ->check(CLI::IsMember({"none", "commutative"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--augment", o->augment, {"none", "commutative"},
+                    "commutative: add (b, a) for every training pair (a, b), removed from test "
+                    "(add and mul only)");
   sub->add_option("--init-from", o->init_from,
                   "Transformer: start from tensors of this run directory (see --transfer)");
-  sub->add_option("--transfer", o->transfer,
-                  "With --init-from: embedding (W_E) or block (attention and MLP weights)")
-      ->check(CLI::IsMember({"embedding", "block"}))
-      ->capture_default_str();
+  add_choice_option(*sub, "--transfer", o->transfer, {"embedding", "block"},
+                    "With --init-from: embedding (W_E) or block (attention and MLP weights)");
   sub->add_option(
          "--tokens", o->tokens,
          "Limited tokens K in 2..p: only pairs with both operands in 0..K-1 (K^2 pairs), split "
