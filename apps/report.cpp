@@ -132,12 +132,44 @@ std::vector<Plot> choose_plots(const Table& t) {
            {"nfm_agop_corr_nodiag", "NFM ~ AGOP, no diagonal"}})
     if (t.has(c)) prog.curves_y2.push_back({c, title});
   prog.y2label = "alignment (cosine)";
-  if (!prog.curves.empty() || !prog.curves_y2.empty()) plots.push_back(prog);
-  for (Plot& p : plots)
-    p.curves.erase(std::remove_if(p.curves.begin(), p.curves.end(),
-                                  [&](const Curve& c) { return !t.has(c.column); }),
-                   p.curves.end());
+  plots.push_back(prog);
   return plots;
+}
+
+// True when the column holds a value gnuplot can draw: finite, and positive on a log axis.
+// Measures undefined for a task (circ_dev of a polynomial or of a non-abelian group) are NaN
+// in every row.
+bool drawable(const Table& t, const std::string& column, bool log_axis) {
+  if (!t.has(column)) return false;
+  for (double v : t.cols.at(column))
+    if (std::isfinite(v) && (!log_axis || v > 0)) return true;
+  return false;
+}
+
+// Drops the curves without a drawable value, and the plots left without a curve; says which
+// measures were left out, in `note`.
+std::vector<Plot> drawable_plots(const Table& t, std::vector<Plot> plots, std::string& note) {
+  std::vector<std::string> dropped;
+  auto prune = [&](std::vector<Curve>& curves, bool log_axis) {
+    auto gone = [&](const Curve& c) {
+      const bool keep = drawable(t, c.column, log_axis);
+      if (!keep && t.has(c.column)) dropped.push_back(c.column);
+      return !keep;
+    };
+    curves.erase(std::remove_if(curves.begin(), curves.end(), gone), curves.end());
+  };
+  std::vector<Plot> kept;
+  for (Plot& p : plots) {
+    prune(p.curves, p.log_y);
+    prune(p.curves_y2, false);
+    if (!p.curves.empty() || !p.curves_y2.empty()) kept.push_back(p);
+  }
+  if (!dropped.empty()) {
+    std::string names;
+    for (const std::string& d : dropped) names += (names.empty() ? "" : ", ") + d;
+    note = names + ": undefined for this run (no finite value), left out of the curves";
+  }
+  return kept;
 }
 
 // The data block: one row per iteration, "?" for a missing value (set datafile missing).
@@ -207,7 +239,9 @@ std::vector<Plot> write_curves(const std::string& rdir, const Table& t, std::pai
                                const ReportOptions& o, std::string& problem) {
   const std::string x = t.has("iter") ? "iter" : "epoch";
   RFM_CHECK(t.has(x), "rfm report: metrics.csv has neither an iter nor an epoch column");
-  std::vector<Plot> plots = choose_plots(t);
+  std::string note;
+  std::vector<Plot> plots = drawable_plots(t, choose_plots(t), note);
+  if (!note.empty()) problem = note;
   std::string script = "# rfm report: curves of metrics.csv (run: gnuplot plots.gp)\n";
   script += strfmt("set terminal pngcairo size %d,%d noenhanced font 'DejaVu Sans,11'\n", o.width,
                    o.height);
@@ -215,11 +249,14 @@ std::vector<Plot> write_curves(const std::string& rdir, const Table& t, std::pai
   for (const Plot& p : plots) script += plot_commands(t, x, p, tr);
   write_text_atomic(rdir + "/plots.gp", script);
   if (!have_gnuplot()) {
-    problem = "gnuplot is not installed (scripts/setup.sh installs gnuplot-nox): no curves";
+    problem += std::string(problem.empty() ? "" : "; ") +
+               "gnuplot is not installed (scripts/setup.sh installs gnuplot-nox): no curves";
     return {};
   }
   const int rc =
       std::system(("cd " + shell_quote(rdir) + " && gnuplot plots.gp > gnuplot.log 2>&1").c_str());
+  if (rc != 0)  // no half-written pictures left behind
+    for (const Plot& p : plots) fs::remove(rdir + "/" + p.file + ".tmp");
   RFM_CHECK(rc == 0, "rfm report: gnuplot failed on %s/plots.gp (see %s/gnuplot.log)", rdir.c_str(),
             rdir.c_str());
   for (const Plot& p : plots) fs::rename(rdir + "/" + p.file + ".tmp", rdir + "/" + p.file);

@@ -388,3 +388,22 @@ TEST_CASE(
   }
   CHECK(good >= 4);
 }
+
+TEST_CASE("rfm grok --report: a measure undefined for the task is left out, never a failure") {
+  // circ_dev is NaN in every row for a polynomial and for a non-abelian group.
+  for (const std::string task : {"--task x^2+y^2 --p 11", "--task group --group S4"}) {
+    CAPTURE(task);
+    const fs::path out = temp_dir("nan_report");
+    int status = -1;
+    const std::string printed =
+        run_cli("grok " + task + " --iters 4 --quiet --report --out " + out.string(), &status);
+    CHECK(status == 0);
+    CHECK(printed.find("circ_dev, circ_dev_rev: undefined for this run") != std::string::npos);
+    CHECK(fs::exists(out / "report.html"));
+    CHECK(!fs::exists(out / "checkpoint"));
+    for (const char* png : {"accuracy.png", "loss.png", "progress.png"})
+      CHECK(fs::file_size(out / "report" / png) > 1000);
+    for (const auto& e : fs::directory_iterator(out / "report"))
+      CHECK(e.path().extension() != ".tmp");
+  }
+}
