@@ -1,7 +1,8 @@
 // `rfm bench`: per-phase timing of RFM iterations on standard sizes (issue 3). Each case runs in
 // a forked child so that its peak memory is its own; phases are timed per iteration and the
 // median is reported with the flop count, GFLOP/s and the share of the machine's DGEMM rate
-// measured at start-up (STYLE.md rule 13). Nothing here is asserted: benchmarks only report.
+// measured at start-up (a rate, not a nominal peak). Nothing here is asserted: benchmarks only
+// report.
 #include <cblas.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -109,7 +110,7 @@ double measure_dgemm_rate() {
   return median(rates);
 }
 
-// Flop counts of each phase (see kernels.h and REFERENCE.md section 4).
+// Flop counts of each phase (see kernels.h and docs/algorithms.md 2.6).
 struct Flops {
   double gram, solve, agop, eval;
 };

@@ -1,5 +1,5 @@
 // The `rfm` subcommands: each file in apps/ defines setup_<cmd>(CLI::App&), which binds the
-// flags to an options struct and registers run_<cmd> as the callback (STYLE.md rule 14), and
+// flags to an options struct and registers run_<cmd> as the callback, and
 // registers it with RFM_COMMAND(<cmd>, setup_<cmd>) so that main() needs no list of files.
 #pragma once
 
@@ -11,7 +11,7 @@
 namespace rfm {
 
 using SetupFn = void (*)(CLI::App&);
-// Adds a subcommand's setup function to the registry; main() calls them in DESIGN.md's order.
+// Adds a subcommand's setup function to the registry; main() calls them in the order of rfm --help.
 int register_command(const char* name, SetupFn setup);
 void setup_all_commands(CLI::App& app);
 #define RFM_COMMAND(name, setup) \

@@ -1,7 +1,7 @@
 // `rfm compare RFM_RUN NEURAL_RUN`: an RFM run beside a neural run on the same task: their
 // progress side by side, the Pearson correlation (full and without diagonals) of RFM's M_final
-// with the network's NFM and sqrt(AGOP), and the circulant deviation of each (REFERENCE.md
-// sections 2.2 and 5).
+// with the network's NFM and sqrt(AGOP), and the circulant deviation of each (docs/algorithms.md
+// 3.1 and 5.1).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>

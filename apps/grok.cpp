@@ -1,10 +1,11 @@
 // `rfm grok`: RFM on a modular-arithmetic or abelian group task and a random or symmetric
 // (degenerate, moved-point) split; prints a live table of iterations and writes a run
-// directory (DESIGN.md). Experiments (issue 7): a checkpoint after every iteration, Ctrl-C stops
-// cleanly after the current iteration, --resume continues a stopped or killed run with the same
-// results, --jsonl for scripts, a progress line with ETA on a terminal, --report at the end.
-// Published experiments (issue 8, docs/experiments.md): polynomial, multitask, composition and
-// system tasks, --features random-circulant, --enforce-circulant, --augment commutative.
+// directory (README.md, "A run directory"). Experiments (issue 7): a checkpoint after every
+// iteration, Ctrl-C stops cleanly after the current iteration, --resume continues a stopped or
+// killed run with the same results, --jsonl for scripts, a progress line with ETA on a terminal,
+// --report at the end. Published experiments (issue 8, docs/experiments.md): polynomial, multitask,
+// composition and system tasks, --features random-circulant, --enforce-circulant, --augment
+// commutative.
 #include <omp.h>
 #include <unistd.h>
 
@@ -42,7 +43,7 @@ struct GrokOptions {
   // --device: cpu, cuda, or auto (the GPU when usable). The default stays cpu until the CUDA
   // backend has been verified on a GPU (issue 4); then it should become auto.
   std::string device = "cpu";
-  // Symmetric splits and group tasks (REFERENCE.md 1.1; data.h DihedralGroup).
+  // Symmetric splits and group tasks (docs/algorithms.md 1.5; data.h DihedralGroup).
   std::string group;             // --task group: the factors, e.g. 3x7
   std::string split = "random";  // random or degenerate
   std::vector<int> reflections;  // k of the reflections sr^k (default: s)
@@ -54,7 +55,7 @@ struct GrokOptions {
   bool report = false;           // rfm report at the end
   bool keep_checkpoint = false;  // keep DIR/checkpoint after a completed run
   int pause_ms = 0;              // testing: sleep after each iteration (hidden option)
-  // Published experiments (issue 8; REFERENCE.md 1 and 2.3).
+  // Published experiments (docs/algorithms.md 2.4, 2.5).
   std::string features = "agop";  // agop (RFM iterations) or random-circulant (one solve)
   std::string circulant_spectrum = "sqrtm";  // random-circulant: sqrtm, scaled or flat
   bool enforce_circulant = false;  // project M onto the block-circulant structure each update
@@ -135,7 +136,8 @@ std::string table_row(const IterationStats& s) {
                 s.solver.c_str(), s.fallback ? " (fallback)" : "");
 }
 
-// --- Tasks, symmetric splits and group tracking (REFERENCE.md 1.1 and 3) ---------------------
+// --- Tasks, symmetric splits and group tracking (docs/algorithms.md 1.5 and 4)
+// ---------------------
 
 // The data set of --task, its invariance group and the split with the requested moves.
 struct TaskSetup {
@@ -151,7 +153,7 @@ bool needs_group(const GrokOptions& o) {
   return o.split != "random" || o.move_pairs_to_test > 0 || o.track_group;
 }
 
-// add, sub, mul, div: the tasks with a circulant block structure (REFERENCE.md 2.2 and 2.3).
+// add, sub, mul, div: the tasks with a circulant block structure (docs/algorithms.md 3.1 and 2.4).
 bool is_binary_op(const std::string& task) {
   return task == "add" || task == "sub" || task == "mul" || task == "div";
 }
@@ -522,7 +524,8 @@ void print_header(const GrokOptions& o, const TaskSetup& task, const RunStart& s
   std::fflush(stdout);
 }
 
-// --features random-circulant and --enforce-circulant (REFERENCE.md 2.3): binary ops only.
+// --features random-circulant and --enforce-circulant (docs/algorithms.md 2.4, 2.5): binary ops
+// only.
 void configure_experiment(GrokOptions& o) {
   const bool random = o.features == "random-circulant";
   if (!random && !o.enforce_circulant) return;

@@ -1,4 +1,4 @@
-// `rfm inspect`: what structure a feature matrix holds (REFERENCE.md sections 2.2 and 3). Reads
+// `rfm inspect`: what structure a feature matrix holds (docs/algorithms.md 3 and 4). Reads
 // an .npy file or a run directory (M_final.npy, config.json, split.npz), and reports the
 // strongest elements of the invariance group Dih(A) in M, the distances to its group algebra
 // and to the commutant of a subgroup, the circulant deviation and Fourier spectrum of each

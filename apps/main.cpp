@@ -1,4 +1,4 @@
-// rfm: the command line program (DESIGN.md "The command line"). main() settles the environment
+// rfm: the command line program. main() settles the environment
 // and hands over to run_cli (cli.h), which prints one "rfm: error: ..." line on any error.
 #include <unistd.h>
 

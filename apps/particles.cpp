@@ -1,5 +1,5 @@
-// `rfm particles`: the particle simulation of Musat's 2-D embedding model (REFERENCE.md
-// section 5, project definition in neural.h). Prints the settings, the energy every 100 steps
+// `rfm particles`: the particle simulation of Musat's 2-D embedding model (docs/algorithms.md
+// 5.4, project definition in neural.h). Prints the settings, the energy every 100 steps
 // and the shape measures, and writes positions.npy, summary.json and particles.png.
 #include <cstdio>
 

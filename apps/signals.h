@@ -1,5 +1,5 @@
 // Clean stops on SIGINT and SIGTERM: the handler only sets a flag, which a callback of the
-// running loop reads between iterations (STYLE.md rule 9), so the run ends with every file
+// running loop reads between iterations, so the run ends with every file
 // written so far intact. A second signal gets the default action (the process dies at once).
 #pragma once
 

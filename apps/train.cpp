@@ -1,6 +1,6 @@
-// `rfm train`: a companion neural network (REFERENCE.md section 5) on the task and split of
+// `rfm train`: a companion neural network (docs/algorithms.md 5) on the task and split of
 // `rfm grok`, or on the exact split of an earlier run (--split-from); prints a live table of
-// logged epochs and writes a run directory (DESIGN.md).
+// logged epochs and writes a run directory (README.md, "A run directory").
 #include <omp.h>
 
 #include <algorithm>
@@ -26,7 +26,7 @@ struct TrainCliOptions {
   std::string split_from;   // run directory whose split.npz to reuse
   std::string loss = "mse";
   TrainOptions train;
-  std::string augment = "none";  // none or commutative (REFERENCE.md section 1)
+  std::string augment = "none";  // none or commutative (docs/algorithms.md 1.2)
   std::string init_from;         // run directory with a transformer's <tensor>.npy files
   std::string transfer = "embedding";
   int tokens = 0;        // limited tokens: operands in 0..tokens-1 (0: all p residues)
@@ -69,7 +69,7 @@ Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
   return s;
 }
 
-// Tensors transferred from a grokked transformer (Park et al. 2024, REFERENCE.md section 6;
+// Tensors transferred from a grokked transformer (Park et al. 2024, docs/algorithms.md 5.2;
 // project definition): "embedding" is the token embedding W_E, "block" the decoder block
 // (attention W_QKV, W_O and the MLP W_in, b_in, W_out, b_out).
 std::vector<std::pair<std::string, MatrixXd>> transfer_weights(const TrainCliOptions& o) {
@@ -88,7 +88,7 @@ std::vector<std::pair<std::string, MatrixXd>> transfer_weights(const TrainCliOpt
   return out;
 }
 
-// Limited tokens (Park et al. 2024, REFERENCE.md section 6; project definition): only the
+// Limited tokens (Park et al. 2024, docs/algorithms.md 1.4; project definition): only the
 // examples whose two input tokens are both below K take part, K^2 pairs (div: K (K - 1), as b
 // starts at 1), and the random split of frac is drawn among them with the usual seeded shuffle.
 // The vocabulary, the embedding and the labels stay those of Z_p, so a W_E from a run on all p
@@ -418,7 +418,7 @@ static void setup_train(CLI::App& app) {
   sub->add_option("--heads", t.transformer.NH, "Transformer: attention heads")
       ->capture_default_str();
   sub->add_option("--d-mlp", t.transformer.F, "Transformer: MLP width")->capture_default_str();
-  // The transformer's published settings differ from the MLP's (REFERENCE.md section 5): full
+  // The transformer's published settings differ from the MLP's (docs/algorithms.md 5): full
   // batch, beta2 0.98, 10 warm-up steps, cross-entropy. They apply unless given explicitly.
   sub->callback([o, sub] {
     if (o->train.model == Model::transformer) {

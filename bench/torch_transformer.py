@@ -2,7 +2,7 @@
 """Seconds per training epoch of Nanda et al.'s one-layer transformer in PyTorch, to put beside
 `rfm bench --cases transformer113` (the same model, data size and optimiser in our C++).
 
-Model (REFERENCE.md section 5; Nanda et al. 2023's progress-measures code): p = 113, tokens
+Model (docs/algorithms.md 5.2; Nanda et al. 2023's progress-measures code): p = 113, tokens
 [a, b, =] (vocabulary 114), d_model 128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm, learned
 positions, causal attention, unembedding of the last position, cross-entropy; full batch of
 int(0.3 * p^2) = 3830 pairs; AdamW lr 1e-3, weight decay 1, betas (0.9, 0.98); float32.
@@ -14,9 +14,9 @@ one layer: only the last position's residual stream reaches the loss); without i
 Nanda et al.'s, which computes them on all three positions. Both are worth printing.
 
 Usage (torch on the CPU; the same thread count as `rfm bench --threads 2`):
-    python3 -m venv /tmp/venv_torch && /tmp/venv_torch/bin/pip install numpy torch
-    /tmp/venv_torch/bin/python bench/torch_transformer.py --threads 2
-    /tmp/venv_torch/bin/python bench/torch_transformer.py --threads 2 --last-only
+    python3 -m venv .venv-torch && .venv-torch/bin/pip install numpy torch
+    .venv-torch/bin/python bench/torch_transformer.py --threads 2
+    .venv-torch/bin/python bench/torch_transformer.py --threads 2 --last-only
 """
 import argparse
 import statistics

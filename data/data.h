@@ -1,7 +1,7 @@
 // data/: tasks, encodings, splits and the .npy/.npz boundary.
 //
 // A task is a finite set of examples. Every example's input is one-hot in each of `slots`
-// blocks (REFERENCE.md section 1: x = e_a (+) e_b), so an input is stored as `slots` hot
+// blocks (docs/algorithms.md 1.3: x = e_a (+) e_b), so an input is stored as `slots` hot
 // coordinates rather than as a dense row; Inputs turns them into dense rows on request.
 // Labels are class ids 0..c-1; Y is their one-hot (n, c) matrix.
 //
@@ -46,7 +46,7 @@ struct Inputs {
   static Inputs detect(MatrixXd X);
 };
 
-// --- Tasks (REFERENCE.md section 1) -----------------------------------------------------------
+// --- Tasks (docs/algorithms.md 1.1) ---------------------------------------------------------
 
 enum class Op { add, sub, mul, div };
 const char* to_string(Op op);
@@ -97,7 +97,8 @@ bool is_prime(int p);
 int mod_pow(int base, int exp, int p);
 int mod_inverse(int a, int p);  // a in 1..p-1, p prime
 int primitive_root(int p);      // the smallest generator of Z_p^*, p prime
-// order[i] = g^i mod p for i = 0..p-2: residue order[i] goes to position i (REFERENCE.md 2.2).
+// order[i] = g^i mod p for i = 0..p-2: residue order[i] goes to position i (docs/algorithms.md
+// 1.6).
 std::vector<int> discrete_log_order(int p);
 
 // --- .npy / .npz (NumPy format 1.0/2.0/3.0) -------------------------------------------------
@@ -141,7 +142,7 @@ void npz_save(const std::string& path,
 // Reads a 1-D integer member of an .npz (e.g. "train" of split.npz).
 std::vector<int64_t> npz_load_ints(const std::string& path, const std::string& member);
 
-// --- Groups, invariance groups and symmetric splits (REFERENCE.md 1, 1.1 and 3) -------------
+// --- Groups, invariance groups and symmetric splits (docs/algorithms.md 1.2, 1.5 and 4.1) ----
 //
 // Abelian product tasks: G = Z_n1 x ... x Z_nk, an element is the mixed-radix index of its
 // digits (last factor fastest), and the task is (a, b) -> a + b in G with x = e_a (+) e_b.
@@ -224,7 +225,7 @@ struct DihedralGroup {
   std::pair<int, int> apply(int e, int u, int v) const;
   int compose(int g, int h) const;  // the element g h (apply h first)
 };
-// Dih(A) for a modular task (add, sub, mul, div) mod p, table of REFERENCE.md 1.1.
+// Dih(A) for a modular task (add, sub, mul, div) mod p, the table of docs/algorithms.md 4.1.
 DihedralGroup dihedral_group(Op op, int p);
 // Dih(G) for an abelian product task: r^k(a, b) = (a + k, b - k), sr^k(a, b) = (b - k, a + k).
 DihedralGroup dihedral_group(const AbelianGroup& G);
@@ -234,10 +235,11 @@ DihedralGroup dihedral_group_of(const Dataset& ds, const AbelianGroup* G = nullp
 // pair_lookup[u * q + v] = index of the example with input pair (u, v), -1 if none.
 std::vector<int> pair_lookup(const Dataset& ds, int q);
 // Degenerate split: test = the union of the fixed points of sr^k for k in reflections, train
-// = all other pairs (REFERENCE.md 1.1). Throws InputError for an unknown k or an empty side.
+// = all other pairs (docs/algorithms.md 1.5). Throws InputError for an unknown k or an empty
+// side.
 Split degenerate_split(const Dataset& ds, const DihedralGroup& G,
                        const std::vector<int>& reflections);
-// Point-moving operations (REFERENCE.md 1.1), each seeded and reproducible; the split stays
+// Point-moving operations (docs/algorithms.md 1.5), each seeded and reproducible; the split stays
 // sorted. Throws InputError when the side has fewer points (or pairs) than count.
 void move_train_to_test(Split& s, int count, uint64_t seed);
 void move_test_to_train(Split& s, int count, uint64_t seed);
@@ -254,7 +256,7 @@ MatrixXd load_matrix(const std::string& path);
 // CSV from text in memory (name is used in messages).
 MatrixXd parse_csv(const std::string& text, const std::string& name);
 
-// --- Experiment tasks (issue 8; REFERENCE.md sections 1 and 6) -------------------------------
+// --- Experiment tasks (issue 8; docs/algorithms.md 1.2 and 6) -------------------------------
 //
 // Polynomials: any polynomial in x and y with integer coefficients, e.g. "x^3+x*y", "(x+y)^2",
 // "x^2+xy+y^2" (juxtaposition multiplies; a and b are accepted for x and y). Inputs are
@@ -309,7 +311,7 @@ Split paired_multitask_split(const Dataset& ds, double frac, uint64_t seed);
 // True when the slots 0 and 1 hold symbols of the same alphabet (u in 0..p-1, v = p + u')
 // and swapping them maps every example to an example with the same label (commutativity).
 bool is_commutative(const Dataset& ds);
-// Commutative augmentation (Park et al. 2024, REFERENCE.md section 1): for every training
+// Commutative augmentation (Park et al. 2024, docs/algorithms.md 1.4): for every training
 // example (a, b, rest) its swap (b, a, rest) moves from test to train. Throws InputError when
 // the task is not commutative. Returns how many points moved.
 int augment_commutative(Split& s, const Dataset& ds);

@@ -1,4 +1,4 @@
-// Errors of the engine (STYLE.md rule 8).
+// Errors of the engine.
 //
 // Three kinds: bad input or configuration throws rfm::InputError through RFM_CHECK with a
 // message that names the value; a failing library or device call throws rfm::BackendError;

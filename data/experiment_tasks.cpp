@@ -1,4 +1,4 @@
-// The tasks of issue 8 beyond the four binary operations (REFERENCE.md sections 1 and 6):
+// The tasks of issue 8 beyond the four binary operations (docs/algorithms.md 1.2, 1.4, 6):
 // multitask with a task-selector slot and its paired split (Mallinar et al. App. G), the
 // three-operand composition and the system of equations (Park et al. 2024, project
 // definitions), the --task dispatcher, and commutative augmentation of a split.

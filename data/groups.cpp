@@ -1,10 +1,10 @@
 // Abelian product tasks, the dihedral invariance group Dih(A) of every task as index maps, and
-// the symmetric splits built from it (data.h; REFERENCE.md sections 1, 1.1 and 3; Bernal,
+// the symmetric splits built from it (data.h; docs/algorithms.md 1.2, 1.5 and 4.1; Bernal,
 // Mallinar, Belkin, arXiv 2604.00316).
 //
 // Every group element permutes the 2q input coordinates slot by slot, so it is stored as one
 // column of coordinate images; a pair (u, v) maps to the images of coordinates u and q + v.
-// Project choices, where the table of REFERENCE.md 1.1 is silent:
+// Project choices, where the table of docs/algorithms.md 4.1 is silent:
 // - mul: the maps also act on residue 0 (0 * k = 0), so (0, 0) is a fixed point of every
 //   reflection and a degenerate split of mul tests p pairs; the group algebra is analysed on
 //   the coordinates of Z_p^* only (coords), where the R_g tile the grid.

@@ -1,5 +1,5 @@
 // Atomic file output: every file the engine writes goes to a temporary name in the same
-// directory and is renamed over the target only when complete (DESIGN.md, "A run directory"),
+// directory and is renamed over the target only when complete (README.md, "A run directory"),
 // so an interrupted run never leaves a torn file.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Polynomials in x and y mod p (REFERENCE.md section 1, issue 8): a recursive-descent parser
+// Polynomials in x and y mod p (docs/algorithms.md 1.2, issue 8): a recursive-descent parser
 // that builds an expression tree, evaluated mod p for every pair (x, y).
 //
 // Grammar (whitespace ignored; a, b are aliases of x, y; juxtaposition multiplies: "2xy"):

@@ -1,4 +1,4 @@
-// Tasks, encodings, splits and number theory mod p (REFERENCE.md section 1).
+// Tasks, encodings, splits and number theory mod p (docs/algorithms.md 1.1, 1.3, 1.4, 1.6).
 #include <algorithm>
 #include <cmath>
 #include <numeric>

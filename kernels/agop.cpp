@@ -1,5 +1,5 @@
-// The AGOP of a kernel machine, blocked over AGOP points (kernels.h; REFERENCE.md sections 2
-// and 4).
+// The AGOP of a kernel machine, blocked over AGOP points (kernels.h; docs/algorithms.md 2.3
+// and 2.6).
 //
 // For a block J of b AGOP points the Jacobian factors H_j (d, c) are stacked into
 // Hs (b*c, d): row j + b*cc, column k holds H_j[k, cc]. Then sum_j H_j H_j^T = Hs^T Hs is one

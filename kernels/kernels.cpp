@@ -1,5 +1,5 @@
 // Kernel functions, pair statistics, predictions and the naive Jacobian/AGOP oracles
-// (kernels.h; REFERENCE.md section 2).
+// (kernels.h; docs/algorithms.md 2.1 and 2.3).
 #include <cblas.h>
 #include <omp.h>
 
@@ -309,7 +309,7 @@ MatrixXd predict(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const 
 
 // --- Naive oracles --------------------------------------------------------------------------
 
-// The gradient table of REFERENCE.md section 2, written out per kernel, one point at a time.
+// The gradient table of docs/algorithms.md 2.1, written out per kernel, one point at a time.
 std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
                                           const MatrixXd& M, const MatrixXd& Z) {
   const double L = k.bandwidth;

@@ -2,7 +2,7 @@
 //
 // A kernel k_M(x, z) is a function of one pair statistic s: the squared distance
 // ||x - z||_M^2 = (x - z)^T M (x - z) for the radial kernels, the inner product x^T M z for
-// the quadratic one (REFERENCE.md section 2). Gram matrices are computed as statistics first,
+// the quadratic one (docs/algorithms.md 2.1). Gram matrices are computed as statistics first,
 // then mapped entry by entry to kernel values or to gradient weights.
 //
 // Gradients. For f_c(x) = sum_i alpha_ic k(x, x_i) every kernel here has
@@ -52,7 +52,7 @@ struct Kernel {
 
 // A grow-only buffer viewed as a matrix. Large temporaries live in these and are reused across
 // iterations: first touch of fresh memory costs about 1.5 s per GiB on the machines we run on
-// (REFERENCE.md section 4), more than the arithmetic of a whole iteration at p = 61. Aligned as
+// (docs/algorithms.md 2.6), more than the arithmetic of a whole iteration at p = 61. Aligned as
 // Eigen aligns its matrices: vectorised sums split their work by address, so a buffer whose
 // alignment varied with the heap's history would make results vary in the last bits.
 class Scratch {
@@ -106,7 +106,7 @@ enum class PairMap { stats, values, weights };
 bool pair_matrix(const Kernel& k, const Inputs& X1, const Inputs& X2, const MatrixXd& M,
                  Eigen::Ref<MatrixXd> S, PairMap what);
 
-// Which route computes the AGOP (REFERENCE.md section 4): per-point Jacobian sums on dense
+// Which route computes the AGOP (docs/algorithms.md 2.6): per-point Jacobian sums on dense
 // inputs (dense, 2 n m c d flops), on one-hot inputs (onehot, 2 n m c per slot), or the
 // Hadamard rewrite sum_j B_j B_j^T = X^T [(alpha alpha^T) o (W W^T)] X (hadamard, n^2 m).
 // automatic takes onehot for one-hot inputs, else the cheaper of dense and hadamard.
@@ -144,7 +144,8 @@ MatrixXd agop(const Kernel& k, const Inputs& X, const MatrixXd& alpha, const Mat
 // The route automatic resolves to for these sizes (n training points, m AGOP points).
 AgopPath choose_agop_path(AgopPath requested, bool one_hot, double n, double m, double c, double d);
 
-// Naive oracles (STYLE.md rule 10): per-point loops over the gradient formulas.
+// Naive oracles, kept next to the fast paths that the tests check against them: per-point
+// loops over the gradient formulas.
 // Jacobians at each z_j: (d, c) each.
 std::vector<MatrixXd> jacobians_reference(const Kernel& k, const MatrixXd& X, const MatrixXd& alpha,
                                           const MatrixXd& M, const MatrixXd& Z);
@@ -167,7 +168,7 @@ struct MachineOptions {
   AgopOptions agop;
 };
 
-// Seconds spent per phase in the last calls (STYLE.md rule 3).
+// Seconds spent per phase in the last calls (the summaries report them).
 struct PhaseTimes {
   double gram = 0, solve = 0, agop = 0, predict = 0;
 };

@@ -28,7 +28,7 @@ TrainBenchResult bench_transformer_epochs(const TransformerConfig& config, int p
   c.Vin = c.V = p + 1;
   Transformer<float> model;
   transformer_init(model, c, n, 0);
-  const AdamWConfig adamw{1e-3, 1.0, 0.9, 0.98, 1e-8};  // Nanda et al. (REFERENCE.md section 5)
+  const AdamWConfig adamw{1e-3, 1.0, 0.9, 0.98, 1e-8};  // Nanda et al. (docs/algorithms.md 5.2)
 
   TrainBenchResult r;
   r.n_train = n;

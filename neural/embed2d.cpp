@@ -1,4 +1,4 @@
-// The 2-D embedding model of Musat 2024 (REFERENCE.md section 5; neural.h): e_a, e_b in R^2
+// The 2-D embedding model of Musat 2024 (docs/algorithms.md 5.3; neural.h): e_a, e_b in R^2
 // from one embedding table, h = e_a + e_b ("constant attention"), Linear(2, 64) -> ReLU ->
 // Linear(64, N), cross-entropy, AdamW. Layers as forward/backward pairs, the model's lifecycle,
 // and its training loop with shape measures of the embedding at logged epochs.

@@ -1,4 +1,4 @@
-// Fourier progress measures of the transformer (REFERENCE.md section 5.1, after Nanda et al.
+// Fourier progress measures of the transformer (docs/algorithms.md 5.5, after Nanda et al.
 // 2023 and Furuta et al.): embedding Fourier norms and their Gini coefficient, frequency
 // sparsity and coefficient ratio (project definition), key frequencies of the MLP neurons, and
 // the restricted and excluded losses. Everything is in double; all matrices are column-major.

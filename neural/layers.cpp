@@ -1,4 +1,4 @@
-// Layers of the companion networks as forward / backward pairs (neural.h; STYLE.md section 1),
+// Layers of the companion networks as forward / backward pairs (neural.h; after karpathy/llm.c),
 // and AdamW. Matrix products go through Eigen maps, which the build routes to BLAS GEMM.
 #include <algorithm>
 #include <cmath>

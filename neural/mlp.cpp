@@ -1,4 +1,4 @@
-// The quadratic MLP f(x) = W2 (W1 x)^2 of Mallinar et al. App. D (REFERENCE.md section 5), its
+// The quadratic MLP f(x) = W2 (W1 x)^2 of Mallinar et al. App. D (docs/algorithms.md 5.1), its
 // neural feature matrix and AGOP, and the Pearson correlation used to compare them (neural.h).
 #include <cmath>
 #include <random>

@@ -1,9 +1,9 @@
-// neural/: the companion neural trainers (REFERENCE.md section 5): the quadratic MLP of
+// neural/: the companion neural trainers (docs/algorithms.md 5): the quadratic MLP of
 // Mallinar et al. App. D, f(x) = W2 (W1 x)^2, a one-layer transformer in the configuration of
 // Nanda et al. 2023, the 2-D embedding model of Musat 2024, AdamW, training loops, the
 // networks' feature matrices (NFM, AGOP), and a timing of training epochs for `rfm bench`.
 //
-// Style (STYLE.md section 1, after karpathy/llm.c): every layer is a *_forward / *_backward
+// Style (after karpathy/llm.c): every layer is a *_forward / *_backward
 // pair written side by side; signatures put outputs first, then inputs, then sizes; backward
 // functions ACCUMULATE (+=) into their gradient outputs, so callers zero the gradients first.
 // Each model is a Config struct, Parameters / Activations structs of raw pointers into one
@@ -96,7 +96,7 @@ void crossentropy_backward(T* dlogits, const T* probs, const int* targets, int N
 // --- AdamW (neural/adamw.cpp) ----------------------------------------------------------------
 
 struct AdamWConfig {
-  /// Learning rate gamma (REFERENCE.md section 5: 1e-3).
+  /// Learning rate gamma (docs/algorithms.md 5.1 and 5.2: 1e-3).
   double lr = 1e-3;
   /// Decoupled weight decay lambda (1.0 in both published baselines).
   double weight_decay = 1.0;
@@ -178,7 +178,7 @@ void mlp_backward(Mlp<T>& model, const T* x, const int* targets);
 template <typename T>
 void mlp_update(Mlp<T>& model, const AdamWConfig& cfg, double lr);
 
-// --- Feature matrices of the MLP (REFERENCE.md section 5) -----------------------------------
+// --- Feature matrices of the MLP (docs/algorithms.md 5.1) -----------------------------------
 
 // NFM = W1^T W1 (D, D). W1 (H, D).
 MatrixXd mlp_nfm(const MatrixXd& W1);
@@ -186,7 +186,7 @@ MatrixXd mlp_nfm(const MatrixXd& W1);
 // columns of X (D, n): G = (1/n) sum_x J~(x)^T J~(x), J~ = J - mean J when centering. Computed
 // through the Hadamard rewrite sum_x J^T J = W1^T [(W2^T W2) o (4 Hh Hh^T)] W1, Hh = W1 X.
 MatrixXd mlp_agop(const MatrixXd& W1, const MatrixXd& W2, const MatrixXd& X, bool centering);
-// The naive oracle: one Jacobian per point (STYLE.md rule 10).
+// The naive oracle, which the tests check mlp_agop against: one Jacobian per point.
 MatrixXd mlp_agop_reference(const MatrixXd& W1, const MatrixXd& W2, const MatrixXd& X,
                             bool centering);
 
@@ -292,7 +292,7 @@ void transformer_backward(Transformer<T>& model, const int* tokens, const int* t
 template <typename T>
 void transformer_update(Transformer<T>& model, const AdamWConfig& cfg, double lr);
 
-// --- The 2-D embedding model of Musat 2024 (REFERENCE.md section 5; neural/embed2d.cpp) ----
+// --- The 2-D embedding model of Musat 2024 (docs/algorithms.md 5.3; neural/embed2d.cpp) -----
 //
 // tokens [a, b] -> one embedding table W_E (C = 2 rows) -> h = e_a + e_b (Musat's "constant
 // attention") -> Linear(C, F) with bias -> ReLU -> Linear(F, V) with bias -> cross-entropy.
@@ -363,7 +363,7 @@ void embed2d_backward(Embed2d<T>& model, const int* tokens, const int* targets);
 template <typename T>
 void embed2d_update(Embed2d<T>& model, const AdamWConfig& cfg, double lr);
 
-// --- Fourier progress measures of the transformer (REFERENCE.md section 5.1; neural/fourier.cpp)
+// --- Fourier progress measures of the transformer (docs/algorithms.md 5.5; neural/fourier.cpp)
 //
 // Fourier basis on Z_p (p odd): row 0 = 1/sqrt(p), rows 2k-1 and 2k = cos(w_k x) and sin(w_k x)
 // normalised to unit length, w_k = 2 pi k / p, k = 1..K with K = p / 2 (integer division).
@@ -412,7 +412,7 @@ FourierLosses fourier_losses(const MatrixXd& logits, const std::vector<int>& lab
 
 // --- Particle simulation of the 2-D embedding model (Musat 2024; neural/particles.cpp) -------
 //
-// Project definition (REFERENCE.md section 5): particles e_0..e_{N-1} in R^2 stand for the
+// Project definition (docs/algorithms.md 5.4): particles e_0..e_{N-1} in R^2 stand for the
 // embeddings of the residues; an input pair (a, b) sits at s_ab = e_a + e_b. Three forces, the
 // gradient of
 //   E = k_attract / N^2 * sum_{(a,b),(c,d): a+b = c+d mod N} ||s_ab - s_cd||^2 / 2   (clustering)
@@ -448,7 +448,7 @@ struct ParticleSummary {
 // Shape of N points in the plane, P (2, N) (particles or a learned 2-D embedding):
 // std / mean of their distances from the centroid (0 on a circle).
 double radius_cv(const MatrixXd& P);
-// The frequency k whose Fourier norm n_k (REFERENCE.md section 5.1, of P as an embedding table)
+// The frequency k whose Fourier norm n_k (docs/algorithms.md 5.5, of P as an embedding table)
 // is largest, and its share of sum n_k: share 1 when e_a = R (cos, sin)(2 pi k a / N). N odd.
 void top_frequency(const MatrixXd& P, int& k, double& share);
 
@@ -466,7 +466,7 @@ struct TrainOptions {
   Model model = Model::mlp;
   /// Epochs (passes over the training set; full batch: steps).
   int epochs = 50;
-  /// Mini-batch size (0: full batch). MLP default 32 (REFERENCE.md section 5).
+  /// Mini-batch size (0: full batch). MLP default 32 (docs/algorithms.md 5.1).
   int batch = 32;
   /// Optimiser.
   AdamWConfig adamw;
@@ -489,7 +489,7 @@ struct TrainOptions {
   /// e.g. from an earlier run's .npy files), and whether they stay fixed during training.
   std::vector<std::pair<std::string, MatrixXd>> init_weights;
   bool freeze_init = false;
-  /// Transformer: compute the Fourier measures (REFERENCE.md section 5.1) at logged epochs.
+  /// Transformer: compute the Fourier measures (docs/algorithms.md 5.5) at logged epochs.
   bool fourier_measures = true;
   /// 2-D embedding model: configuration (T, Vin and V are set from the task) and the standard
   /// deviation of the initial embeddings (nn.Embedding's is 1; 0.1 learns add mod 17 better).

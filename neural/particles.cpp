@@ -1,4 +1,4 @@
-// Particle simulation of Musat's 2-D embedding model (REFERENCE.md section 5, project
+// Particle simulation of Musat's 2-D embedding model (docs/algorithms.md 5.4, project
 // definition; the forces are documented in neural.h): gradient descent on springs between sums
 // with equal labels, a Gaussian repulsion between sums with different labels, and weight decay.
 #include <chrono>

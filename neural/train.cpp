@@ -1,6 +1,6 @@
 // Training loops of the companion networks (neural.h): mini-batch AdamW over a seeded
 // shuffle each epoch, metrics and feature-matrix measures at logged epochs, callbacks that
-// receive every logged epoch (the loop prints nothing, STYLE.md rule 9).
+// receive every logged epoch (the loop itself prints nothing).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -145,8 +145,8 @@ MlpFeatures mlp_features(const Mlp<T>& model, const MatrixXd& Xtrain, bool cente
   return {mlp_nfm(W1), mlp_agop(W1, W2, Xtrain, centering)};
 }
 
-// NFA measures: Pearson correlation of NFM with sqrt(AGOP) (REFERENCE.md section 5) and the
-// circulant deviation of the NFM's task block (REFERENCE.md section 2.2).
+// NFA measures: Pearson correlation of NFM with sqrt(AGOP) (docs/algorithms.md 5.1) and the
+// circulant deviation of the NFM's task block (docs/algorithms.md 3.1).
 void nfa_measures(const MlpFeatures& f, const NeuralProblem& pb, EpochStats& st) {
   const MatrixXd root = sym_power(f.agop, 0.5);
   st.measures.push_back({"nfm_agop_corr", pearson_correlation(f.nfm, root, false)});

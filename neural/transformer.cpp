@@ -1,4 +1,4 @@
-// The one-layer transformer of Nanda et al. 2023 (REFERENCE.md section 5; neural.h): layers
+// The one-layer transformer of Nanda et al. 2023 (docs/algorithms.md 5.2; neural.h): layers
 // as forward/backward pairs, the model's lifecycle, and its full-batch training loop.
 // Changes from their code: none in the arithmetic; the query, MLP and unembedding run on the
 // last position only (exact for one layer, see neural.h).
@@ -395,7 +395,7 @@ struct Frozen {
   }
 };
 
-// --- Fourier measures (REFERENCE.md section 5.1) --------------------------------------------
+// --- Fourier measures (docs/algorithms.md 5.5) ----------------------------------------------
 
 // Runs the model on all p^2 pairs [a, b, =]: MLP activations acts (F, p*p) and the logits of
 // classes 0..p-1, L (p, p*p), column a*p + b.

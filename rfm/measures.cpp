@@ -1,4 +1,4 @@
-// Progress measures of feature matrices (rfm.h; REFERENCE.md section 2.2).
+// Progress measures of feature matrices (rfm.h; docs/algorithms.md 3.1 and 3.3).
 #include <cmath>
 
 #include "rfm/rfm.h"

@@ -1,4 +1,4 @@
-// The RFM loop (rfm.h; REFERENCE.md section 2), and the checkpoint that lets an interrupted
+// The RFM loop (rfm.h; docs/algorithms.md 2), and the checkpoint that lets an interrupted
 // run continue with the same results (rfm grok --resume).
 #include "rfm/rfm.h"
 
@@ -81,7 +81,7 @@ double since(Clock::time_point t0) {
 }
 
 // M_{t+1} from the AGOP G: optional max-entry normalisation, then G^s, then the enforced
-// circulant structure when asked (REFERENCE.md 2.3).
+// circulant structure when asked (docs/algorithms.md 2.5).
 MatrixXd update_from_agop(const RfmOptions& o, MatrixXd G) {
   if (o.normalize == Normalize::max) {
     const double mx = G.cwiseAbs().maxCoeff();
@@ -257,7 +257,7 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
   return sum;
 }
 
-// --- Circulant feature matrices (REFERENCE.md 2.3) ------------------------------------------
+// --- Circulant feature matrices (docs/algorithms.md 2.4 and 2.5) ----------------------------
 
 bool hankel_op(Op op) {
   return op == Op::sub || op == Op::div;

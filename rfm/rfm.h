@@ -1,10 +1,10 @@
 // rfm/: the Recursive Feature Machine loop, its options and summary, and progress measures.
 //
-// The loop (REFERENCE.md section 2, Mallinar et al. Alg. 1): M_0 = I (or given); for each
+// The loop (docs/algorithms.md 2, Mallinar et al. Alg. 1): M_0 = I (or given); for each
 // iteration t = 0..T-1 fit alpha with M_t, record metrics of f_t, compute the AGOP G_t over the
 // training points and set M_{t+1} = G_t^s. M_final is M_T, the matrix the last AGOP produced;
 // the AGOP alignment of iteration t compares M_t with it. The loop prints nothing: every
-// iteration goes to the callbacks (STYLE.md rule 9), which may stop the run.
+// iteration goes to the callbacks, which may stop the run.
 //
 // Layout: M (d, d) column-major, symmetric. The caller owns the data; the summary owns copies
 // of the matrices it reports.
@@ -31,7 +31,7 @@ struct RfmOptions {
   Kernel kernel;
   /// Number of iterations T (fits); the reference code runs 50.
   int iters = 50;
-  /// Exponent s of the update M = G^s (REFERENCE.md: 1/2).
+  /// Exponent s of the update M = G^s (docs/algorithms.md 2.3: 1/2).
   double power = 0.5;
   /// Divide the AGOP by its largest absolute entry before the power (other RFM codes do).
   Normalize normalize = Normalize::none;
@@ -44,7 +44,7 @@ struct RfmOptions {
   uint64_t agop_seed = 0;
   /// Backend of the heavy steps.
   Backend backend = Backend::cpu;
-  /// Enforced circulant structure (REFERENCE.md 2.3, Mallinar App. F): after every update
+  /// Enforced circulant structure (docs/algorithms.md 2.5, Mallinar App. F): after every update
   /// M <- block_circulant_projection(M, p, op). Off when enforce_circulant_p is 0; else the
   /// input dimension must be 2p (a binary task add, sub, mul or div).
   int enforce_circulant_p = 0;
@@ -53,7 +53,7 @@ struct RfmOptions {
   void validate() const;  // throws InputError naming the field, its value and the rule
 };
 
-// One row of metrics.csv (STYLE.md rule 5). Numbers not computed are NaN.
+// One row of metrics.csv (docs/algorithms.md 3.5). Numbers not computed are NaN.
 struct IterationStats {
   int iter = 0;
   double train_acc = kNaN, test_acc = kNaN, train_mse = kNaN, test_mse = kNaN;
@@ -128,7 +128,7 @@ RfmSummary run_rfm(const RfmOptions& options, const RfmProblem& problem, const R
 double argmax_accuracy(const MatrixXd& pred, const MatrixXd& Y);
 double mean_squared_error(const MatrixXd& pred, const MatrixXd& Y);
 
-// --- Progress measures (REFERENCE.md section 2.2) -------------------------------------------
+// --- Progress measures (docs/algorithms.md 3) -----------------------------------------------
 
 // D(A) = sum_k Var(S[:, k]) / ||A||_F^2 with S[r, k] = A[r, (r + k) mod q]; reversed = the same
 // after reversing the column order of A (anti-circulant / Hankel structure).
@@ -139,7 +139,7 @@ MatrixXd task_block(const MatrixXd& M, int p, Op op);
 // Cosine similarity of vec(A) and vec(B); with nodiag the diagonals of both are zeroed first.
 double cosine_similarity(const MatrixXd& A, const MatrixXd& B, bool nodiag);
 
-// --- Circulant feature matrices (REFERENCE.md 2.3) ------------------------------------------
+// --- Circulant feature matrices (docs/algorithms.md 2.4 and 2.5) ----------------------------
 //
 // The structure M = [[A, C^T], [C, A]] (2p, 2p) with A = I - 11^T/p and C the bottom-left block
 // (rows p..2p-1, columns 0..p-1, as task_block) built from a generator g, its first column:
@@ -159,8 +159,8 @@ VectorXd block_first_column(const MatrixXd& M, int p, Op op);
 MatrixXd block_circulant_projection(const MatrixXd& M, int p, Op op);
 // Random circulant features (§3). How the random matrix is drawn and turned into the feature
 // matrix M (all seeded std::mt19937_64, 53-bit uniforms on [0, 1)):
-//   sqrtm:  the authors' construction (train_random_circulant_kernel.py, REFERENCE.md 2.3): a
-//           column uniform on [0, 1] with its mean subtracted, placed as they place it
+//   sqrtm:  the authors' construction (train_random_circulant_kernel.py, docs/algorithms.md
+//           2.4): a column uniform on [0, 1] with its mean subtracted, placed as they place it
 //           (published_circulant_matrix), no rescaling, then M = Re(sqrtm(M*))
 //           (real_sqrtm_symmetric). M* itself is indefinite; M is positive semidefinite.
 //   scaled: the same uniform generator, C scaled to spectral norm 1 so that M* is positive
@@ -188,14 +188,14 @@ MatrixXd real_sqrtm_symmetric(const MatrixXd& S);
 
 }  // namespace rfm
 
-// --- Run directory files (DESIGN.md "A run directory") --------------------------------------
+// --- Run directory files (README.md, "A run directory") -------------------------------------
 
 #include <nlohmann/json.hpp>
 
 namespace rfm {
 
-// metrics.csv: a header and one row per iteration; the columns of DESIGN.md first, then the
-// solver used, whether it fell back, and any extra measures.
+// metrics.csv: a header and one row per iteration; the columns of docs/algorithms.md 3.5 first
+// (iter through seconds), then the solver used, whether it fell back, and any extra measures.
 std::string metrics_csv(const std::vector<IterationStats>& rows);
 // summary.json: termination, final metrics, first iterations reaching 0.5 and 0.99, times.
 nlohmann::json summary_json(const RfmSummary& summary);
@@ -227,7 +227,7 @@ std::string checkpoint_matrix_path(const std::string& run_dir, int t);
 
 }  // namespace rfm
 
-// --- Symmetry analysis (REFERENCE.md sections 2.2 and 3; data.h DihedralGroup) ---------------
+// --- Symmetry analysis (docs/algorithms.md 3.2 and 4; data.h DihedralGroup) -----------------
 //
 // M is (2q, 2q) for a task with q symbols per slot. Blocks are read in the analysis order of
 // the slot symbols (block_layout): Z_p for add and sub, Z_p^* in discrete-log order for mul
@@ -247,7 +247,7 @@ BlockLayout block_layout(const DihedralGroup& G);
 // Block (1, 0) is task_block's bottom-left block.
 MatrixXd slot_block(const MatrixXd& M, const BlockLayout& L, int row_slot, int col_slot);
 
-// Circulant deviation over an abelian group A (REFERENCE.md 2.2 generalised):
+// Circulant deviation over an abelian group A (docs/algorithms.md 3.2, 3.1 generalised):
 // D = sum_k Var_r B(r, r + k) / ||B||_F^2, reversed: B(r, k - r) (anti-circulant). Equal to
 // circulant_deviation for a single cyclic factor.
 double group_circulant_deviation(const MatrixXd& B, const AbelianGroup& A, bool reversed);
@@ -292,7 +292,7 @@ double commutant_distance(const MatrixXd& M, const DihedralGroup& G, const std::
 // ||M x_i||_2 for every point: (n).
 VectorXd feature_norms(const MatrixXd& M, const Inputs& X);
 
-// Orbit test (REFERENCE.md 3): the correctly predicted test points against the test points
+// Orbit test (docs/algorithms.md 4.5): the correctly predicted test points against the test points
 // whose image under a reflection g is a training point.
 struct OrbitResult {
   int n_test = 0, correct = 0, reflected = 0, both = 0;

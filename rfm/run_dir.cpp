@@ -1,4 +1,4 @@
-// Run directory files: metrics.csv and summary.json (rfm.h; DESIGN.md).
+// Run directory files: metrics.csv and summary.json (rfm.h; README.md, "A run directory").
 #include <cmath>
 #include <sstream>
 

@@ -1,7 +1,7 @@
 // Symmetry analysis of feature matrices (rfm.h): block decomposition, circulant deviation and
 // Fourier spectrum per block over the task's group, the coefficients of M in the group algebra
 // of Dih(A), distances to that algebra and to a commutant, feature norms and the orbit test.
-// REFERENCE.md sections 2.2 and 3 (Mallinar et al. 2407.20199 §3; Bernal, Mallinar, Belkin
+// docs/algorithms.md 3.2 and 4 (Mallinar et al. 2407.20199 §3; Bernal, Mallinar, Belkin
 // 2604.00316). Every R_g is an index map (DihedralGroup::image); none is built densely.
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the NumPy-made reference fixtures in tests/data/ (STYLE.md rule 5.11c).
+"""Writes the NumPy-made reference fixtures in tests/data/ (small, seeded, each in its README).
 
 Usage: python3 scripts/make_refs.py [OUT_DIR]   (default: tests/data beside this script)
 

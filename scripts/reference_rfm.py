@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent NumPy reference of the Recursive Feature Machine (test oracle).
 
-Follows /work/shared/REFERENCE.md sections 1, 2, 2.1 and 2.2 literally, in float64 with dense
+Follows docs/algorithms.md 1.1, 1.3, 2.1-2.3, 2.7 and 3.1-3.3 literally, in float64 with dense
 matrices, the way the published research code (Mallinar et al., arXiv 2407.20199) works. It is
 deliberately plain: the Gram matrix is built from explicit (x - z)^T M (x - z) and the Jacobians
 are direct sums over the training points, so it can serve as an oracle for the C++ engine.
@@ -116,7 +116,7 @@ def predict(Xeval, Xtrain, alpha, M, kernel, L):
 
 
 def jacobians_bruteforce(Xeval, Xtrain, alpha, M, kernel, L):
-    """J[j] in R^{d x c} at every evaluation point, by the gradient table of REFERENCE.md 2.
+    """J[j] in R^{d x c} at every evaluation point, by the gradient table of docs/algorithms.md 2.1.
 
     Direct double loop over evaluation points j and training points i:
       gaussian        J_j = (1/L^2) sum_i k_ij M (x_i - x_j) alpha_i^T
@@ -268,7 +268,7 @@ def mse(pred, Y):
 
 def rfm_run(X, labels, train, test, c, kernel, L, iters, ridge=0.0, centering=True,
             fast=False, verbose=False, p=None, op=None):
-    """Algorithm 1 of REFERENCE.md section 2. Returns a dict:
+    """Algorithm 1 (docs/algorithms.md 2). Returns a dict:
 
     Ms: list of iters+1 matrices M_0..M_T; alphas: iters arrays (n, c); Gs: iters AGOPs G_t
     (M_{t+1} = G_t^{1/2});

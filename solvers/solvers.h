@@ -4,7 +4,7 @@
 // created once per run and reuses its buffers across iterations. A numerical failure (a
 // matrix that is not positive definite to working precision) is not an error: the solver
 // falls back to pivoted LU, then to an eigendecomposition with a tiny ridge, and says so in
-// its SolveReport (STYLE.md rule 8b). Precision policy (REFERENCE.md section 4): fp64
+// its SolveReport, a status the caller records. Precision policy (docs/algorithms.md 2.2): fp64
 // Cholesky; fp32 Cholesky; mixed = fp32 factor refined to fp64 accuracy by iterative
 // refinement on the fp64 matrix.
 #pragma once
@@ -57,7 +57,7 @@ class SpdSolver {
 double relative_residual(const MatrixXd& A, double ridge, const MatrixXd& X, const MatrixXd& Y);
 
 // Symmetric matrix power G^s by eigendecomposition, negative eigenvalues clamped to 0
-// (REFERENCE.md section 2). G: (d, d) symmetric.
+// (docs/algorithms.md 2.3). G: (d, d) symmetric.
 MatrixXd sym_power(const MatrixXd& G, double s);
 
 // BLAS and its threads, for reports: e.g. "OpenBLAS 0.3.21 (Haswell, 2 threads)".

@@ -1,6 +1,6 @@
-// The `rfm` program end to end: one grokking run through the command line (REFERENCE.md
-// section 2.1 acceptance at p = 61), the run directory it writes, and one-line errors for bad
-// input.
+// The `rfm` program end to end: one grokking run through the command line (the reference
+// numbers of docs/algorithms.md 2.7 at p = 61), the run directory it writes, and one-line errors
+// for bad input.
 #include <doctest/doctest.h>
 
 #include <unistd.h>

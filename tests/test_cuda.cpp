@@ -1,4 +1,4 @@
-// The CUDA backend against the CPU oracle (STYLE.md 5.11d, 5.12): every GPU routine on small
+// The CUDA backend against the CPU oracle (TEST_SUITE "cuda"): every GPU routine on small
 // random problems, one-hot and dense, every kernel, centring on and off, and a short RFM run on
 // both devices. Each case skips with a message when no CUDA device is usable; without the CUDA
 // backend only the selection tests are compiled.

@@ -8,7 +8,7 @@
 
 using namespace rfm;
 
-TEST_CASE("modular tasks enumerate the pairs of REFERENCE.md section 1") {
+TEST_CASE("modular tasks enumerate the pairs of docs/algorithms.md 1.1") {
   const int p = 7;
   for (Op op : {Op::add, Op::sub, Op::mul, Op::div}) {
     CAPTURE(to_string(op));

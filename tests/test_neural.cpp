@@ -392,7 +392,7 @@ TEST_CASE("rfm train --model transformer: a small transformer memorises, then gr
   CHECK(config["batch"] == 0);  // the transformer's defaults: full batch, beta2 0.98, warm-up
   CHECK(config["beta2"] == 0.98);
   CHECK(config["warmup_steps"] == 10);
-  // Fourier measures (REFERENCE.md section 5.1): every column computed, and after grokking the
+  // Fourier measures (docs/algorithms.md 5.5): every column computed, and after grokking the
   // key frequencies carry the logits (restricted loss small, excluded loss large).
   const nlohmann::json& fin = summary["final"];
   for (const char* name :
@@ -412,7 +412,7 @@ TEST_CASE("rfm train --model transformer: a small transformer memorises, then gr
   CHECK(W_E.cols() == 32);
 }
 
-// --- Fourier measures on known inputs (REFERENCE.md section 5.1) ---------------------------
+// --- Fourier measures on known inputs (docs/algorithms.md 5.5) -----------------------------
 
 namespace {
 // W (C, p) = u cos(w_k x) + v sin(w_k x): exactly one frequency.

@@ -1,7 +1,8 @@
 // Symmetry analysis (data/groups.cpp, rfm/symmetry.cpp, rfm/heatmap.cpp, `rfm inspect`):
-// groups and symmetric splits checked against the definitions of REFERENCE.md 1.1, and every
-// measure of REFERENCE.md 2.2 and 3 on matrices with known answers (an exact R_g, an exact
-// circulant, a random matrix), plus one short end-to-end run of a degenerate split.
+// groups and symmetric splits checked against the definitions of docs/algorithms.md 1.5 and
+// 4.1, and every measure of docs/algorithms.md 3.2 and 4 on matrices with known answers (an
+// exact R_g, an exact circulant, a random matrix), plus one short end-to-end run of a
+// degenerate split.
 #include <doctest/doctest.h>
 #include <png.h>
 
@@ -279,7 +280,7 @@ TEST_CASE("feature norms and orbit scores") {
   const MatrixXd X = ds.inputs.dense();
   for (int i = 0; i < ds.N(); ++i)
     CHECK(n(i) == doctest::Approx((M * X.row(i).transpose()).norm()));
-  // M = I - R_s vanishes on the fixed points of s (REFERENCE.md 1.1, the mechanism).
+  // M = I - R_s vanishes on the fixed points of s (docs/algorithms.md 1.5, the mechanism).
   const DihedralGroup G = dihedral_group(Op::add, 5);
   const Split s = degenerate_split(ds, G, {0});
   const MatrixXd Ms = MatrixXd::Identity(10, 10) - dense_R(G, G.reflection(0));

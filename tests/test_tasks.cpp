@@ -1,6 +1,7 @@
 // The tasks and RFM experiments of issue 8: polynomial parsing (checked against direct
 // evaluation), multitask, composition and system tasks, commutative augmentation, the
-// block-circulant constructions of REFERENCE.md 2.3, and the grok options end to end.
+// block-circulant constructions of docs/algorithms.md 2.4 and 2.5, and the grok options end
+// to end.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -178,7 +179,7 @@ TEST_CASE("commutative augmentation") {
   CHECK_THROWS_AS(augment_commutative(t, make_task("sub", p)), InputError);
 }
 
-TEST_CASE("block-circulant feature matrices (REFERENCE.md 2.3)") {
+TEST_CASE("block-circulant feature matrices (docs/algorithms.md 2.4)") {
   const int p = 7;
   for (Op op : {Op::add, Op::sub, Op::mul, Op::div}) {
     const std::string name = to_string(op);

@@ -1,6 +1,6 @@
-// kernels/cuda/ as the rest of the engine sees it: no CUDA headers here (STYLE.md 5.1), so
-// kernels/machine_cpu.cpp (the factory) and tests/test_cuda.cpp can include it. Defined only
-// in builds with the CUDA backend (RFM_HAVE_CUDA).
+// kernels/cuda/ as the rest of the engine sees it: no CUDA headers here (they stay inside the
+// backend's own files), so kernels/machine_cpu.cpp (the factory) and tests/test_cuda.cpp can
+// include it. Defined only in builds with the CUDA backend (RFM_HAVE_CUDA).
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // The CUDA plumbing of the GPU backend: error checks, grow-only device buffers and the one
-// GpuContext that owns the cuBLAS/cuSOLVER handles and the stream (STYLE.md 5.4, 5.5, 5.8).
+// GpuContext that owns the cuBLAS/cuSOLVER handles and the stream.
 //
 // Internal to kernels/cuda/: this is the only kind of header that includes CUDA headers; rfm/
 // and apps/ see the backend through kernels.h alone. Stream rule (as in ceres' context_impl.h):

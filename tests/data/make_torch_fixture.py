@@ -23,8 +23,8 @@ Conversions (ours <- PyTorch):
 meta.json holds format_version (checked by the test) and the versions used.
 
 Regenerate (torch is needed only here, never by the test):
-    python3 -m venv /tmp/venv_torch && /tmp/venv_torch/bin/pip install numpy torch
-    /tmp/venv_torch/bin/python tests/data/make_torch_fixture.py
+    python3 -m venv .venv-torch && .venv-torch/bin/pip install numpy torch
+    .venv-torch/bin/python tests/data/make_torch_fixture.py
 Two runs give identical bytes (float64 on the CPU, fixed seeds).
 """
 import json
