@@ -107,16 +107,17 @@ std::vector<Plot> choose_plots(const Table& t) {
                    "Accuracy",
                    "accuracy",
                    false,
-                   {{"train_acc", "train"}, {"test_acc", "test"}},
+                   {{"train_acc", "train"},
+                    t.has("val_acc") ? Curve{"val_acc", "validation"} : Curve{"test_acc", "test"}},
                    {},
                    ""});
   const std::string trl = present(t, {"train_mse", "train_loss"});
-  const std::string tel = present(t, {"test_mse", "test_loss"});
+  const std::string tel = present(t, {"test_mse", "test_loss", "val_mse"});
   plots.push_back({"loss.png",
                    trl == "train_mse" ? "Mean squared error" : "Loss",
                    trl == "train_mse" ? "mse" : "loss",
                    true,
-                   {{trl, "train"}, {tel, "test"}},
+                   {{trl, "train"}, {tel, tel == "val_mse" ? "validation" : "test"}},
                    {},
                    ""});
   Plot prog{"progress.png", "Progress measures", "circulant deviation (log)", true, {}, {}, ""};

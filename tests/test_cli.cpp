@@ -189,13 +189,89 @@ TEST_CASE("rfm fit learns the relevant features of dense data; rfm predict appli
   const size_t at = p.output.find("accuracy ");
   REQUIRE(at != std::string::npos);
   CHECK(std::stod(p.output.substr(at + 9)) > 0.85);
-  const MatrixXd P = npy_load((out / "predictions.npy").string());
-  CHECK(P.rows() == 300);
-  CHECK(P.cols() == 2);
+  const std::vector<int64_t> labels = npy_load_ints((out / "predictions.npy").string());
+  const MatrixXd S = npy_load((out / "predictions_scores.npy").string());
+  REQUIRE(labels.size() == 300);
+  CHECK(S.rows() == 300);
+  CHECK(S.cols() == 2);
+  int agree = 0;
+  for (int i = 0; i < 300; ++i) agree += labels[i] == (S(i, 1) > S(i, 0) ? 1 : 0);
+  CHECK(agree == 300);  // the labels are the argmax of the scores
   Result bad = run_cli("fit --x " + (dir / "X.npy").string() + " --y " + (dir / "yv.csv").string() +
                        " --out " + (dir / "bad").string());
   CHECK(bad.status != 0);
   CHECK(bad.output.find("400 rows but --y has 300") != std::string::npos);
+}
+
+namespace {
+
+// y = 100 + 20 sin(x0) + 10 x1^2 over 5 normal features, x1 in units 1000 times larger: a fit
+// without standardisation and target centring sees only x1's scale and predicts near 0.
+void regression_data(int n, uint64_t seed, MatrixXd& X, MatrixXd& y) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> normal;
+  X.resize(n, 5);
+  y.resize(n, 1);
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < 5; ++k) X(i, k) = normal(gen);
+    y(i, 0) = 100 + 20 * std::sin(X(i, 0)) + 10 * X(i, 1) * X(i, 1);
+    X(i, 1) *= 1000;
+  }
+}
+
+double number_after(const std::string& text, const std::string& key) {
+  const size_t at = text.find(key);
+  REQUIRE_MESSAGE(at != std::string::npos, key);
+  return std::stod(text.substr(at + key.size()));
+}
+
+}  // namespace
+
+TEST_CASE("rfm fit on real targets: standardised, held-out rows choose, refit on all") {
+  const fs::path dir = temp_dir("fit_values");
+  fs::create_directories(dir);
+  MatrixXd X, y, Xt, yt;
+  regression_data(300, 3, X, y);
+  regression_data(200, 4, Xt, yt);
+  for (auto [name, A] : {std::pair{"X", &X}, {"y", &y}, {"Xt", &Xt}, {"yt", &yt}})
+    npy_save((dir / (std::string(name) + ".npy")).string(), *A);
+  const std::string data = " --x " + (dir / "X.npy").string() + " --y " + (dir / "y.npy").string();
+  const std::string test =
+      " --x " + (dir / "Xt.npy").string() + " --y " + (dir / "yt.npy").string();
+  Result r = run_cli("fit" + data + " --out " + (dir / "run").string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("(values); validation: 60 held out of --x") != std::string::npos);
+  CHECK(r.output.find("refit on all 300 points") != std::string::npos);
+  // The default ridge grid: four rows, one of them the kept setting.
+  std::ifstream grid(dir / "run" / "grid.csv");
+  std::string line;
+  int rows = -1;
+  while (std::getline(grid, line)) ++rows;
+  CHECK(rows == 4);
+  std::ifstream metrics(dir / "run" / "metrics.csv");
+  std::getline(metrics, line);
+  CHECK(line == "iter,train_acc,val_acc,train_mse,val_mse,seconds,solver,fallback");
+  Result p = run_cli("predict " + (dir / "run").string() + test);
+  INFO(p.output);
+  REQUIRE(p.status == 0);
+  CHECK(number_after(p.output, "R^2 ") > 0.8);  // predicting the mean scores 0
+  const MatrixXd P = npy_load((dir / "run" / "predictions.npy").string());
+  CHECK(std::abs(P.mean() - yt.mean()) < 3);  // the target mean was restored
+  // Without standardisation the large-unit feature swamps the distances.
+  Result raw = run_cli("fit" + data + " --standardize off --out " + (dir / "raw").string());
+  REQUIRE(raw.status == 0);
+  Result praw = run_cli("predict " + (dir / "raw").string() + test);
+  CHECK(number_after(praw.output, "R^2 ") < 0.5);
+  Result none =
+      run_cli("fit" + data + " --val-frac 0 --ridge 0.01 --out " + (dir / "none").string());
+  INFO(none.output);
+  REQUIRE(none.status == 0);
+  CHECK(none.output.find("no validation data (no --x-val, --val-frac 0): kept the last "
+                         "iteration, 4") != std::string::npos);
+  Result bad = run_cli("fit" + data + " --val-frac 1 --out " + (dir / "bad").string());
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("--val-frac 1 must be in [0, 1)") != std::string::npos);
 }
 
 TEST_CASE("rfm grok: NaN or Inf stops the run with the reason and the last finite M saved") {
