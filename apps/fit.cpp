@@ -153,8 +153,8 @@ MatrixXd select_rows(const MatrixXd& A, const std::vector<int>& rows) {
 }
 
 // The validation set of --x-val/--y-val, its targets in the training targets' form.
-void load_validation(const FitOptions& o, const Targets& tr, int d, FitData& data) {
-  const MatrixXd yv = load_matrix(o.y_val);
+void load_validation(const FitOptions& o, const MatrixXd& yv, const Targets& tr, int d,
+                     FitData& data) {
   data.Xv = load_matrix(o.x_val);
   RFM_CHECK(data.Xv.cols() == d, "--x-val has %d columns but --x has %d", int(data.Xv.cols()), d);
   RFM_CHECK(data.Xv.rows() == yv.rows(), "--x-val has %d rows but --y-val has %d",
@@ -173,8 +173,8 @@ FitData load_fit_data(const FitOptions& o) {
             int(yraw.rows()));
   RFM_CHECK(o.x_val.empty() == o.y_val.empty(), "--x-val and --y-val go together");
   RFM_CHECK(o.val_frac >= 0 && o.val_frac < 1, "--val-frac %g must be in [0, 1)", o.val_frac);
-  int classes = 0;
-  if (!o.y_val.empty()) classes = static_cast<int>(load_matrix(o.y_val).maxCoeff()) + 1;
+  const MatrixXd yv = o.y_val.empty() ? MatrixXd() : load_matrix(o.y_val);
+  const int classes = yv.size() > 0 ? static_cast<int>(yv.maxCoeff()) + 1 : 0;
   const Targets tr = make_targets(yraw, o.target, classes, o.y);
   FitData data;
   data.classification = tr.classification;
@@ -184,7 +184,7 @@ FitData load_fit_data(const FitOptions& o) {
   data.X = X;
   data.Y = tr.Y;
   if (!o.x_val.empty()) {
-    load_validation(o, tr, int(X.cols()), data);
+    load_validation(o, yv, tr, int(X.cols()), data);
   } else if (o.val_frac > 0) {
     const auto [held, kept] = holdout_rows(int(X.rows()), o.val_frac, o.seed);
     data.Xv = select_rows(X, held);
