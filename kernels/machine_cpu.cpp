@@ -6,10 +6,8 @@
 #include <fstream>
 #include <limits>
 
+#include "kernels/cuda/cuda_api.h"  // no CUDA headers: the backend module's table
 #include "kernels/kernels.h"
-#ifdef RFM_HAVE_CUDA
-#include "kernels/cuda/cuda_api.h"  // no CUDA headers: the factory below only
-#endif
 
 namespace rfm {
 
@@ -147,16 +145,15 @@ std::string memory_estimate_note(Backend backend, int n, int d, int c, bool one_
   if (backend == Backend::cpu)
     return strfmt("about %.2f GiB of host memory (%.1f GiB available)",
                   cpu_memory_estimate(n, d, c, one_hot, o) / gib, available_bytes() / gib);
-#ifdef RFM_HAVE_CUDA
-  const double need = cuda::memory_estimate(n, d, c, one_hot ? slots : 0, o).total();
-  const std::vector<DeviceInfo> devices = cuda_devices();
+  std::string why;
+  const cuda::Module* cuda = cuda::module(&why);
+  if (!cuda) return "no CUDA backend: " + why;
+  const double need =
+      cuda->memory_estimate(n, d, c, one_hot ? slots : 0, o, /*block_bytes=*/0).total();
+  const std::vector<DeviceInfo> devices = cuda->devices();
   if (devices.empty()) return strfmt("about %.2f GiB of device memory", need / gib);
   return strfmt("about %.2f GiB of device memory on %s (%.1f GiB free)", need / gib,
                 devices[0].name.c_str(), devices[0].free_gib);
-#else
-  (void)slots;
-  return "no CUDA backend in this build";
-#endif
 }
 
 std::unique_ptr<KernelMachine> KernelMachine::create(const MachineOptions& options,
@@ -165,17 +162,15 @@ std::unique_ptr<KernelMachine> KernelMachine::create(const MachineOptions& optio
             options.kernel.bandwidth);
   RFM_CHECK(options.agop.block >= 1, "AGOP block %d must be >= 1", options.agop.block);
   if (backend == Backend::cuda) {
-#ifdef RFM_HAVE_CUDA
+    if (!cuda_compiled())
+      throw BackendError(
+          "--device cuda: this rfm was compiled without the CUDA backend "
+          "(reconfigure with -DRFM_CUDA=ON where the CUDA toolkit is installed)");
     std::string why;
     if (!cuda_available(&why))
       throw BackendError("--device cuda: no usable CUDA device: " + why +
                          " (use --device cpu, or --device auto to fall back)");
-    return cuda::make_machine(options);
-#else
-    throw BackendError(
-        "--device cuda: this rfm was compiled without the CUDA backend "
-        "(reconfigure with -DRFM_CUDA=ON where the CUDA toolkit is installed)");
-#endif
+    return cuda::module()->make_machine(options, /*block_bytes=*/0);
   }
   return std::make_unique<CpuKernelMachine>(options);
 }

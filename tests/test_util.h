@@ -43,15 +43,16 @@ inline Inputs some_pairs(int p, int step) {
   return ds.inputs.rows(idx);
 }
 
-// Runs `rfm ARGS` (the binary the build made, RFM_BINARY) through popen with stderr folded into
-// stdout. status is pclose's wait status (0 on success).
+// Runs a shell command (run_shell) or `rfm ARGS` (run_cli: the binary the build made,
+// RFM_BINARY) through popen with stderr folded into stdout. status is pclose's wait status (0 on
+// success).
 struct CliResult {
   int status;
   std::string output;  // stdout and stderr together
 };
 
-inline CliResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(RFM_BINARY) + " " + args + " 2>&1";
+inline CliResult run_shell(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   CliResult r{-1, ""};
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe);
@@ -59,6 +60,10 @@ inline CliResult run_cli(const std::string& args) {
   while (size_t got = fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, got);
   r.status = pclose(pipe);
   return r;
+}
+
+inline CliResult run_cli(const std::string& args) {
+  return run_shell(std::string(RFM_BINARY) + " " + args);
 }
 
 // The cells of a comma-separated file, row by row (no quoting: the files our runs write).

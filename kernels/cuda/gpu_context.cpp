@@ -1,5 +1,5 @@
-// The GpuContext, the error reports of the CUDA wrappers, and the device queries of kernels.h
-// (cuda_available, cuda_devices, cuda_dgemm_gflops) for builds with the CUDA backend.
+// The GpuContext, the error reports of the CUDA wrappers, and the device queries of cuda_api.h
+// (available, devices, dgemm_gflops) behind kernels.h's cuda_available and the rest.
 #include "kernels/cuda/gpu_context.h"
 
 #include <algorithm>
@@ -109,11 +109,11 @@ size_t GpuContext::free_bytes() const {
 
 }  // namespace rfm::cuda
 
-// --- Device queries (kernels.h) -------------------------------------------------------------
+// --- Device queries (cuda_api.h) ------------------------------------------------------------
 
-namespace rfm {
+namespace rfm::cuda {
 
-bool cuda_available(std::string* why) {
+bool available(std::string* why) {
   static std::once_flag once;
   static bool ok = false;
   static std::string reason;
@@ -125,7 +125,7 @@ bool cuda_available(std::string* why) {
       return;
     }
     if (e == cudaSuccess) e = cudaSetDevice(0);
-    if (e == cudaSuccess) e = cuda::probe_device();
+    if (e == cudaSuccess) e = probe_device();
     if (e != cudaSuccess) {
       cudaGetLastError();
       reason = strfmt("%s: %s", cudaGetErrorName(e), cudaGetErrorString(e));
@@ -137,7 +137,7 @@ bool cuda_available(std::string* why) {
   return ok;
 }
 
-std::vector<DeviceInfo> cuda_devices() {
+std::vector<DeviceInfo> devices() {
   std::vector<DeviceInfo> out;
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
@@ -164,10 +164,10 @@ std::vector<DeviceInfo> cuda_devices() {
   return out;
 }
 
-double cuda_dgemm_gflops() {
+double dgemm_gflops() {
   const int n = 4096;
-  cuda::GpuContext ctx;
-  cuda::DeviceBuffer<double> A, B, C;
+  GpuContext ctx;
+  DeviceBuffer<double> A, B, C;
   const size_t nn = size_t(n) * n;
   for (auto* buf : {&A, &B, &C}) {
     buf->reserve(nn);
@@ -194,4 +194,4 @@ double cuda_dgemm_gflops() {
   return rates[rates.size() / 2];
 }
 
-}  // namespace rfm
+}  // namespace rfm::cuda
