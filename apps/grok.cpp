@@ -66,13 +66,10 @@ struct GrokOptions {
 };
 
 std::string default_out(const GrokOptions& o) {
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   std::string task = o.task;  // polynomials and lists: keep the name shell-friendly
   for (char& ch : task)
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return strfmt("runs/%s-p%d-%s-%s", task.c_str(), o.p, to_string(o.rfm.kernel.type), stamp);
+  return timestamped_out(strfmt("%s-p%d-%s", task.c_str(), o.p, to_string(o.rfm.kernel.type)));
 }
 
 MatrixXd initial_matrix(const std::string& path, int d) {

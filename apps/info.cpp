@@ -2,6 +2,8 @@
 // devices and their memory.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -12,6 +14,16 @@ namespace rfm {
 
 std::string settings_line(const std::string& key, const std::string& value) {
   return strfmt("  %-14s %s\n", key.c_str(), value.c_str());
+}
+
+std::string timestamped_out(const std::string& stem) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  const std::string base = strfmt("runs/%s-%s", stem.c_str(), stamp);
+  std::string out = base;
+  for (int k = 2; std::filesystem::exists(out); ++k) out = strfmt("%s-%d", base.c_str(), k);
+  return out;
 }
 
 std::string choice_list(const std::vector<std::string>& names) {

@@ -37,10 +37,7 @@ struct TrainCliOptions {
 };
 
 std::string default_out(const TrainCliOptions& o) {
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return strfmt("runs/%s-p%d-%s-%s", o.task.c_str(), o.p, to_string(o.train.model), stamp);
+  return timestamped_out(strfmt("%s-p%d-%s", o.task.c_str(), o.p, to_string(o.train.model)));
 }
 
 // The split of an earlier run: split.npz (train, test) and, when present, its config.json's
