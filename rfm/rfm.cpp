@@ -199,6 +199,10 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
     st.solver = rep.method;
     st.fallback = rep.fallback;
     st.note = rep.message;
+    if (o.solve.precision == Precision::mixed) {  // how the refinement went, per iteration
+      st.extra.push_back({"refine_steps", rep.refine_steps});
+      st.extra.push_back({"solve_residual", rep.residual});
+    }
     sum.solver_fallbacks += rep.fallback;
     if (!km->alpha().allFinite()) {
       sum.termination = Termination::numerical_failure;

@@ -107,69 +107,104 @@ void restore_from_upper(MatrixXd& A, const VectorXd& diag) {
   A.diagonal() = diag;
 }
 
-// One panel of the lower Cholesky factor: dpotrf on the diagonal block of order b at (j, j),
-// then dtrsm on the rows below it. Returns dpotrf's info (0, or the order of the first leading
+// The four BLAS/LAPACK routines of the factorisation, for fp64 (the fp64 solve) and fp32 (the
+// fp32 and mixed solves): the same schedules serve both.
+lapack_int potrf(lapack_int n, double* a, lapack_int lda) {
+  return LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, a, lda);
+}
+lapack_int potrf(lapack_int n, float* a, lapack_int lda) {
+  return LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'L', n, a, lda);
+}
+void trsm(CBLAS_SIDE side, CBLAS_TRANSPOSE op, int m, int n, const double* a, int lda, double* b,
+          int ldb) {
+  cblas_dtrsm(CblasColMajor, side, CblasLower, op, CblasNonUnit, m, n, 1.0, a, lda, b, ldb);
+}
+void trsm(CBLAS_SIDE side, CBLAS_TRANSPOSE op, int m, int n, const float* a, int lda, float* b,
+          int ldb) {
+  cblas_strsm(CblasColMajor, side, CblasLower, op, CblasNonUnit, m, n, 1.0f, a, lda, b, ldb);
+}
+// C (lower) -= A A^T.
+void syrk_minus(int n, int k, const double* a, int lda, double* c, int ldc) {
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, k, -1.0, a, lda, 1.0, c, ldc);
+}
+void syrk_minus(int n, int k, const float* a, int lda, float* c, int ldc) {
+  cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, n, k, -1.0f, a, lda, 1.0f, c, ldc);
+}
+// C -= A op(B), op(B) = B^T when transposed.
+void gemm_minus(bool transposed, int m, int n, int k, const double* a, int lda, const double* b,
+                int ldb, double* c, int ldc) {
+  cblas_dgemm(CblasColMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, m, n, k, -1.0, a,
+              lda, b, ldb, 1.0, c, ldc);
+}
+void gemm_minus(bool transposed, int m, int n, int k, const float* a, int lda, const float* b,
+                int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasColMajor, CblasNoTrans, transposed ? CblasTrans : CblasNoTrans, m, n, k, -1.0f,
+              a, lda, b, ldb, 1.0f, c, ldc);
+}
+
+template <typename T>
+using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+
+// One panel of the lower Cholesky factor: potrf on the diagonal block of order b at (j, j),
+// then trsm on the rows below it. Returns potrf's info (0, or the order of the first leading
 // minor of the block that is not positive definite; negative for a bad argument).
-lapack_int factor_panel(MatrixXd& A, lapack_int j, lapack_int b) {
+template <typename T>
+lapack_int factor_panel(Mat<T>& A, lapack_int j, lapack_int b) {
   const lapack_int n = static_cast<lapack_int>(A.rows()), rest = n - j - b;
-  double* Ajj = &A(j, j);
-  const lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', b, Ajj, n);
+  T* Ajj = &A(j, j);
+  const lapack_int info = potrf(b, Ajj, n);
   if (info != 0 || rest == 0) return info;
-  cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rest, b, 1.0, Ajj, n,
-              Ajj + b, n);
+  trsm(CblasRight, CblasTrans, rest, b, Ajj, n, Ajj + b, n);
   return 0;
 }
 
 // Right-looking blocked factorisation, each BLAS call threaded: per panel, factor_panel and one
-// dsyrk on the whole trailing matrix. For large n, where that dsyrk dominates. Returns 0, or the
+// syrk on the whole trailing matrix. For large n, where that syrk dominates. Returns 0, or the
 // global order of the first leading minor that is not positive definite.
-lapack_int factor_blocked(MatrixXd& A, lapack_int panel) {
+template <typename T>
+lapack_int factor_blocked(Mat<T>& A, lapack_int panel) {
   const lapack_int n = static_cast<lapack_int>(A.rows());
   for (lapack_int j = 0; j < n; j += panel) {
     const lapack_int b = std::min(panel, n - j), rest = n - j - b;
     const lapack_int info = factor_panel(A, j, b);
-    check_lapack_args("dpotrf", info);
+    check_lapack_args("potrf", info);
     if (info > 0) return j + info;
     if (rest == 0) break;
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, rest, b, -1.0, &A(j + b, j), n, 1.0,
-                &A(j + b, j + b), n);
+    syrk_minus(rest, b, &A(j + b, j), n, &A(j + b, j + b), n);
   }
   return 0;
 }
 
 // Subtracts panel (j, b)'s contribution L L^T from the trailing columns c0 .. c0 + w - 1 (lower
-// part): dsyrk on their diagonal block, dgemm on the rows below it.
-void update_columns(MatrixXd& A, lapack_int j, lapack_int b, lapack_int c0, lapack_int w) {
+// part): syrk on their diagonal block, gemm on the rows below it.
+template <typename T>
+void update_columns(Mat<T>& A, lapack_int j, lapack_int b, lapack_int c0, lapack_int w) {
   const lapack_int n = static_cast<lapack_int>(A.rows()), below = n - c0 - w;
-  cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, w, b, -1.0, &A(c0, j), n, 1.0, &A(c0, c0),
-              n);
-  if (below > 0)
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, below, w, b, -1.0, &A(c0 + w, j), n,
-                &A(c0, j), n, 1.0, &A(c0 + w, c0), n);
+  syrk_minus(w, b, &A(c0, j), n, &A(c0, c0), n);
+  if (below > 0) gemm_minus(true, below, w, b, &A(c0 + w, j), n, &A(c0, j), n, &A(c0 + w, c0), n);
 }
 
 // One panel's step of the forward substitution L Z = B: rows j .. j + b of B become
 // L_jj^-1 B_j, and the rows below subtract L(below, panel) times them.
-void forward_panel(const MatrixXd& A, lapack_int j, lapack_int b, MatrixXd& B) {
+template <typename T>
+void forward_panel(const Mat<T>& A, lapack_int j, lapack_int b, Mat<T>& B) {
   const lapack_int n = static_cast<lapack_int>(A.rows()), c = static_cast<lapack_int>(B.cols());
   const lapack_int below = n - j - b;
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, b, c, 1.0, &A(j, j),
-              n, &B(j, 0), n);
-  if (below > 0)
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, below, c, b, -1.0, &A(j + b, j), n,
-                &B(j, 0), n, 1.0, &B(j + b, 0), n);
+  trsm(CblasLeft, CblasNoTrans, b, c, &A(j, j), n, &B(j, 0), n);
+  if (below > 0) gemm_minus(false, below, c, b, &A(j + b, j), n, &B(j, 0), n, &B(j + b, 0), n);
 }
 
 // The same factorisation with lookahead, for small n where the serial panel and the
 // synchronisation of each threaded BLAS call weigh: single-threaded BLAS on every OpenMP thread.
 // While thread 0 updates and factors the next panel, all threads update the other trailing
-// columns in panel-wide chunks; two barriers per panel. Against factor_blocked (2 cores,
+// columns in panel-wide chunks; two barriers per panel. Against factor_blocked (2 cores, fp64,
 // microbenchmark medians, panels of 96 against 128): n = 1000 0.0046 s vs 0.0051 s; n = 1860
 // 0.025 s vs 0.027 s; n = 2500 0.060 s vs 0.062 s; n = 3500 and 4704 no faster. Each panel's
 // step of the forward substitution (forward_panel) is one more task among the chunks, and B
 // becomes L^-1 B (add mod 61, 8 interleaved runs: solve 0.0319 s against 0.0328 s with both
 // substitutions after the factorisation).
-lapack_int factor_lookahead(MatrixXd& A, lapack_int panel, MatrixXd& B) {
+template <typename T>
+lapack_int factor_lookahead(Mat<T>& A, lapack_int panel, Mat<T>& B) {
   const lapack_int n = static_cast<lapack_int>(A.rows());
   SerialBlas serial;
   lapack_int info = factor_panel(A, 0, std::min(panel, n)), failed_at = info;
@@ -194,7 +229,7 @@ lapack_int factor_lookahead(MatrixXd& A, lapack_int panel, MatrixXd& B) {
     }
 #pragma omp barrier
   }
-  check_lapack_args("dpotrf", failed_at);
+  check_lapack_args("potrf", failed_at);
   if (failed_at == 0) {
     const lapack_int last = (n - 1) / panel * panel;
     forward_panel(A, last, n - last, B);
@@ -207,15 +242,15 @@ lapack_int factor_lookahead(MatrixXd& A, lapack_int panel, MatrixXd& B) {
 // As fast as OpenBLAS's threaded dtrsm when its threads are awake, and not slowed by waking them
 // after an OpenMP region, which it is (2 cores, n = 1860, c = 61, both substitutions,
 // microbenchmark medians: 0.0065 s against 0.0097 s; c = 4 0.0015 s against 0.0032 s).
-void triangular_solve(const MatrixXd& A, CBLAS_TRANSPOSE op, MatrixXd& B) {
+template <typename T>
+void triangular_solve(const Mat<T>& A, CBLAS_TRANSPOSE op, Mat<T>& B) {
   const lapack_int n = static_cast<lapack_int>(A.rows()), c = static_cast<lapack_int>(B.cols());
   const int parts = std::max(1, std::min<int>(omp_get_max_threads(), c));
   SerialBlas serial;
 #pragma omp parallel for num_threads(parts)
   for (int part = 0; part < parts; ++part) {
     const lapack_int c0 = c * part / parts, c1 = c * (part + 1) / parts;
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, op, CblasNonUnit, n, c1 - c0, 1.0, A.data(),
-                n, B.data() + ptrdiff_t(n) * c0, n);
+    trsm(CblasLeft, op, n, c1 - c0, A.data(), n, B.data() + ptrdiff_t(n) * c0, n);
   }
 }
 
@@ -226,7 +261,8 @@ void triangular_solve(const MatrixXd& A, CBLAS_TRANSPOSE op, MatrixXd& B) {
 // faster), 128 up to it (n = 4704: as fast or up to 10 % faster than 384), lookahead with
 // panels of 96 up to n = 3072, which does the forward substitution on the way. Returns 0, or the
 // order of the first leading minor that is not positive definite.
-lapack_int factor_lower(MatrixXd& A, SolveOptions::Schedule schedule, MatrixXd& B) {
+template <typename T>
+lapack_int factor_lower(Mat<T>& A, SolveOptions::Schedule schedule, Mat<T>& B) {
   const lapack_int n = static_cast<lapack_int>(A.rows());
   using Schedule = SolveOptions::Schedule;
   if (schedule == Schedule::lookahead || (schedule == Schedule::automatic && n <= 3072))
@@ -323,13 +359,12 @@ class FloatCholesky final : public SpdSolver {
  public:
   explicit FloatCholesky(const SolveOptions& o) : opt_(o) {}
 
+  // The fp32 factor of K + ridge I (K's lower triangle rounded, on the same schedules as fp64),
+  // its two substitutions, then, for mixed, refinement against the fp64 K.
   SolveReport solve(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha) override {
-    const lapack_int n = static_cast<lapack_int>(A.rows());
-    factor_.resize(n, n);  // grow-only in practice: Eigen keeps the buffer when the size is same
-    factor_ = A.cast<float>();
-    factor_.diagonal().array() += static_cast<float>(opt_.ridge);
-    lapack_int info = LAPACKE_spotrf_work(LAPACK_COL_MAJOR, 'L', n, factor_.data(), n);
-    check_lapack_args("spotrf", info);
+    anorm_ = round_lower(A);
+    rhs_ = Y.cast<float>();
+    const lapack_int info = factor_lower(factor_, opt_.schedule, rhs_);
     if (info != 0) {
       SolveReport rep = LapackCholesky::solve_fp64(A, Y, alpha, opt_);
       rep.fallback = true;
@@ -338,7 +373,8 @@ class FloatCholesky final : public SpdSolver {
                     (rep.message.empty() ? "" : ": " + rep.message);
       return rep;
     }
-    alpha = solve_factored(Y);
+    triangular_solve(factor_, CblasTrans, rhs_);
+    alpha = rhs_.cast<double>();
     SolveReport rep;
     rep.method = "cholesky-fp32";
     if (opt_.precision == Precision::mixed) refine(A, Y, alpha, rep);
@@ -346,39 +382,73 @@ class FloatCholesky final : public SpdSolver {
   }
 
  private:
-  MatrixXd solve_factored(const MatrixXd& B) {
-    rhs_ = B.cast<float>();
-    const lapack_int n = static_cast<lapack_int>(factor_.rows());
-    check_lapack_args("spotrs", LAPACKE_spotrs_work(LAPACK_COL_MAJOR, 'L', n,
-                                                    static_cast<lapack_int>(rhs_.cols()),
-                                                    factor_.data(), n, rhs_.data(), n));
-    return rhs_.cast<double>();
+  // factor_'s lower triangle = fp32(A + ridge I); returns ||A + ridge I||_inf (A is symmetric:
+  // the largest column sum), read in the same pass over A.
+  double round_lower(const MatrixXd& A) {
+    const Eigen::Index n = A.rows();
+    factor_.resize(n, n);
+    const float ridge = static_cast<float>(opt_.ridge);
+    double norm = 0;
+#pragma omp parallel for schedule(dynamic, 16) reduction(max : norm)
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const double* a = A.col(j).data();
+      float* f = factor_.col(j).data();
+      double sum = 0;
+      for (Eigen::Index i = 0; i < j; ++i) sum += std::abs(a[i]);
+      for (Eigen::Index i = j; i < n; ++i) {
+        sum += std::abs(a[i]);
+        f[i] = static_cast<float>(a[i]);
+      }
+      f[j] += ridge;
+      norm = std::max(norm, sum + std::abs(opt_.ridge));
+    }
+    return norm;
   }
 
-  // x <- x + A^-1 (Y - A x) with the fp32 factor, residuals in fp64, until the relative
-  // residual is below refine_tol or stops decreasing; then fp64 Cholesky as a last resort.
+  // R = Y - (A + ridge I) alpha in fp64 (A holds both triangles: one dgemm).
+  void residual(const MatrixXd& A, const MatrixXd& Y, const MatrixXd& alpha) {
+    R_ = Y;
+    if (opt_.ridge != 0) R_ -= opt_.ridge * alpha;
+    const int n = int(A.rows()), c = int(alpha.cols());
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, c, n, -1.0, A.data(), n, alpha.data(),
+                n, 1.0, R_.data(), n);
+  }
+
+  // LAPACK dsposv's stopping rule: every column's residual within sqrt(n) eps ||A + ridge I||_inf
+  // ||x||_inf, the residual an fp64 backward-stable solve leaves.
+  bool at_fp64_level(const MatrixXd& alpha, double bound) const {
+    for (Eigen::Index j = 0; j < alpha.cols(); ++j)
+      if (R_.col(j).cwiseAbs().maxCoeff() > bound * alpha.col(j).cwiseAbs().maxCoeff())
+        return false;
+    return true;
+  }
+
+  // x <- x + A^-1 (Y - A x) with the fp32 factor, residuals in fp64 (Moler's iterative
+  // refinement), until the residual is at the fp64 level or below refine_tol; when it stops
+  // decreasing first, fp64 Cholesky instead, and the report says so.
   void refine(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha, SolveReport& rep) {
     rep.method = "cholesky-mixed";
-    const double ynorm = std::max(Y.norm(), 1e-300);
+    const double n = double(A.rows()), ynorm = std::max(Y.norm(), 1e-300);
+    const double bound = std::sqrt(n) * std::numeric_limits<double>::epsilon() * anorm_;
     double prev = std::numeric_limits<double>::infinity();
     for (int step = 0; step <= opt_.max_refine_steps; ++step) {
-      MatrixXd R = Y - opt_.ridge * alpha;
-      cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, int(A.rows()), int(alpha.cols()), -1.0,
-                  A.data(), int(A.rows()), alpha.data(), int(alpha.rows()), 1.0, R.data(),
-                  int(R.rows()));
-      rep.residual = R.norm() / ynorm;
-      if (rep.residual <= opt_.refine_tol) return;
+      residual(A, Y, alpha);
+      rep.residual = R_.norm() / ynorm;
+      if (rep.residual <= opt_.refine_tol || at_fp64_level(alpha, bound)) return;
       if (!(rep.residual < 0.5 * prev) || step == opt_.max_refine_steps) break;
       prev = rep.residual;
-      alpha += solve_factored(R);
+      rhs_ = R_.cast<float>();
+      triangular_solve(factor_, CblasNoTrans, rhs_);
+      triangular_solve(factor_, CblasTrans, rhs_);
+      alpha += rhs_.cast<double>();
       rep.refine_steps = step + 1;
     }
-    if (rep.residual <= 1e-10) return;  // converged as far as fp64 residuals allow
     const int steps = rep.refine_steps;
     const double stalled = rep.residual;
     rep = LapackCholesky::solve_fp64(A, Y, alpha, opt_);
     rep.fallback = true;
     rep.refine_steps = steps;
+    if (rep.residual < 0) rep.residual = relative_residual(A, opt_.ridge, alpha, Y);
     rep.message = strfmt(
         "mixed-precision refinement stalled at residual %.1e after %d steps "
         "(K too ill-conditioned for fp32); fp64 %s",
@@ -387,6 +457,8 @@ class FloatCholesky final : public SpdSolver {
 
   SolveOptions opt_;
   Eigen::MatrixXf factor_, rhs_;
+  MatrixXd R_;
+  double anorm_ = 0;  // ||A + ridge I||_inf
 };
 
 }  // namespace

@@ -25,7 +25,8 @@ struct SolveOptions {
   double ridge = 0.0;
   /// Arithmetic of the factorisation.
   Precision precision = Precision::fp64;
-  /// Mixed precision: most refinement steps, and the relative residual that ends them.
+  /// Mixed precision: most refinement steps, and a relative residual that ends them early
+  /// (they end anyway once the residual is at the level of an fp64 solve).
   int max_refine_steps = 10;
   double refine_tol = 1e-13;
   /// fp64 Cholesky schedule: chosen by n (automatic: lookahead up to n = 3072, else blocked),

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/kernels.h"
 #include "solvers/solvers.h"
 #include "tests/test_util.h"
 
@@ -151,4 +152,54 @@ TEST_CASE("option names round-trip and bad names are errors") {
   CHECK(precision_from_string("mixed") == Precision::mixed);
   CHECK_THROWS_AS(precision_from_string("fp16"), InputError);
   CHECK_THROWS_AS(SpdSolver::create({-1.0, Precision::fp64}), InputError);
+}
+
+// Whether every column of Y - A X is within sqrt(n) eps ||A||_inf ||x_j||_inf (the backward error
+// of an fp64 solve: LAPACK dsposv's test for its refinement).
+bool at_fp64_level(const MatrixXd& A, const MatrixXd& X, const MatrixXd& Y) {
+  const MatrixXd R = Y - A * X;
+  const double bound = std::sqrt(double(A.rows())) * std::numeric_limits<double>::epsilon() *
+                       A.cwiseAbs().rowwise().sum().maxCoeff();
+  for (Eigen::Index j = 0; j < X.cols(); ++j)
+    if (R.col(j).cwiseAbs().maxCoeff() > bound * X.col(j).cwiseAbs().maxCoeff()) return false;
+  return true;
+}
+
+// Gaussian kernel matrices of all pairs of add mod 41 (n = 1681, ridge 0: interpolation, as RFM
+// solves them): the wider the bandwidth the worse K's condition, until fp32 refinement cannot
+// converge and mixed falls back to fp64.
+TEST_CASE("mixed and fp32 solves of ill-conditioned kernel matrices against fp64") {
+  const Dataset ds = make_modular_task(Op::add, 41);
+  const int n = ds.N(), c = ds.c;
+  MatrixXd Y = MatrixXd::Zero(n, c);
+  for (int i = 0; i < n; ++i) Y(i, ds.labels[i]) = 1;
+  const MatrixXd M = MatrixXd::Identity(ds.inputs.d, ds.inputs.d);
+  int refined = 0, fell_back = 0;
+  for (double bandwidth : {2.5, 5.0, 10.0, 20.0}) {
+    CAPTURE(bandwidth);
+    MatrixXd K(n, n);
+    pair_matrix(Kernel{KernelType::gaussian, bandwidth}, ds.inputs, ds.inputs, M, K,
+                PairMap::values);
+    MatrixXd work = K, x64, xmix, x32;
+    SpdSolver::create({0.0, Precision::fp64})->solve(work, Y, x64);
+    const SolveReport mix = SpdSolver::create({0.0, Precision::mixed})->solve(work, Y, xmix);
+    SpdSolver::create({0.0, Precision::fp32})->solve(work, Y, x32);
+    CAPTURE(mix.message);
+    CHECK(at_fp64_level(K, x64, Y));
+    CHECK(at_fp64_level(K, xmix, Y));
+    CHECK(relative_residual(K, 0.0, xmix, Y) == doctest::Approx(mix.residual).epsilon(1e-6));
+    if (mix.fallback) {
+      ++fell_back;
+      CHECK(mix.message.find("refinement stalled") != std::string::npos);
+      CHECK(xmix == x64);  // the fp64 solve itself
+    } else {
+      ++refined;
+      CHECK(mix.method == "cholesky-mixed");
+      CHECK(mix.refine_steps >= 1);
+      CHECK(rel_error(xmix, x64) < 1e-7);
+      CHECK_FALSE(at_fp64_level(K, x32, Y));  // what the refinement was for
+    }
+  }
+  CHECK(refined >= 2);    // L = 2.5 and 5 refine (cond(K) * eps32 < 1)
+  CHECK(fell_back >= 1);  // L = 20 cannot
 }
