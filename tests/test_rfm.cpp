@@ -195,3 +195,32 @@ TEST_CASE("the one-hot route gives the dense route's accuracy curve") {
     CHECK(rel_error(fast.M_final, dense.M_final) < 1e-6);
   }
 }
+
+TEST_CASE("mixed precision gives the fp64 accuracy curve, with its refinement recorded") {
+  const int p = 31;
+  Dataset ds = make_modular_task(Op::add, p);
+  Split s = random_split(ds.N(), 0.5, 0);
+  RfmProblem pb{ds.inputs.rows(s.train), ds.inputs.rows(s.test),
+                one_hot_labels(ds.labels, s.train, p), one_hot_labels(ds.labels, s.test, p)};
+  auto run = [&](Precision precision) {
+    RfmOptions o;
+    o.iters = 25;  // test accuracy crosses 0.5 at iteration 18 (add mod 31, frac 0.5, seed 0)
+    o.solve.precision = precision;
+    return run_rfm(o, pb, MatrixXd::Identity(2 * p, 2 * p), {});
+  };
+  const RfmSummary fp64 = run(Precision::fp64), mixed = run(Precision::mixed);
+  REQUIRE(mixed.iterations.size() == fp64.iterations.size());
+  CHECK(fp64.iterations.back().test_acc > 0.5);
+  for (size_t t = 0; t < fp64.iterations.size(); ++t) {
+    CAPTURE(t);
+    const IterationStats& row = mixed.iterations[t];
+    CHECK(row.test_acc == fp64.iterations[t].test_acc);
+    CHECK(row.solver == "cholesky-mixed");
+    REQUIRE(row.extra.size() >= 2);
+    CHECK(row.extra[0].first == "refine_steps");
+    CHECK(row.extra[0].second >= 1);
+    CHECK(row.extra[1].first == "solve_residual");
+    CHECK(row.extra[1].second < 1e-8);
+  }
+  CHECK(fp64.iterations[0].extra.empty());  // fp64 runs keep their columns
+}
