@@ -86,7 +86,6 @@ void run_compare(const CompareOptions& o) {
             "the runs are on different tasks: %s mod %d (%s) and %s mod %d (%s)", task.c_str(), p,
             o.rfm_run.c_str(), nc.value("task", "").c_str(), nc.value("p", 0),
             o.neural_run.c_str());
-  const Op op = op_from_string(task);
   const MatrixXd M = npy_load(o.rfm_run + "/M_final.npy");
   namespace fs = std::filesystem;
   RFM_CHECK(fs::exists(o.neural_run + "/NFM_final.npy"),
@@ -118,6 +117,12 @@ void run_compare(const CompareOptions& o) {
     std::printf("  %-26s %8.4f %8.4f\n", pairs[k].first, full, nod);
     j["pearson"][pairs[k].first] = {{"full", full}, {"nodiag", nod}};
   }
+  if (!is_op_name(task)) {
+    std::printf("\n  circulant deviation: defined for add, sub, mul and div only; left out\n");
+    if (!o.out.empty()) write_text_atomic(o.out, j.dump(2) + "\n");
+    return;
+  }
+  const Op op = op_from_string(task);
   std::printf("\n  %-26s %10s %10s\n", "circulant deviation", "circ", "reversed");
   const std::pair<const char*, const MatrixXd*> mats[] = {
       {"RFM M_final", &M}, {"network NFM", &nfm}, {"network sqrt(AGOP)", &root}};

@@ -40,6 +40,20 @@ std::string default_out(const TrainCliOptions& o) {
   return timestamped_out(strfmt("%s-p%d-%s", o.task.c_str(), o.p, to_string(o.train.model)));
 }
 
+// The data set of --task: a modular operation, a polynomial or system (binary tasks, two
+// operands in 0..p-1, as every neural model here reads them). Multitask and composition tasks
+// have a third input slot, which the models do not take.
+Dataset training_task(const std::string& task, int p) {
+  if (is_op_name(task)) return make_modular_task(op_from_string(task), p);
+  Dataset ds = make_task(task, p);
+  RFM_CHECK(ds.inputs.one_hot() && ds.inputs.hot.cols() == 2 && ds.inputs.d == 2 * p && ds.c <= p,
+            "rfm train --task '%s': the neural models take two operands in 0..p-1 (add, sub, "
+            "mul, div, system or a polynomial in x and y); multitask and compose tasks run with "
+            "rfm grok only",
+            task.c_str());
+  return ds;
+}
+
 // The split of an earlier run: split.npz (train, test) and, when present, its config.json's
 // task and p, which must agree with ours.
 Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
@@ -239,8 +253,9 @@ void run_train(TrainCliOptions o) {
             "--tokens %d must be in 2..%d (p; the operands are 0..K-1)", o.tokens, o.p);
   RFM_CHECK(o.tokens == 0 || o.split_from.empty(),
             "--tokens and --split-from do not combine (the reused split fixes the pairs)");
-  const Op op = op_from_string(o.task);
-  const Dataset ds = make_modular_task(op, o.p);
+  const Dataset ds = training_task(o.task, o.p);
+  const bool has_op = is_op_name(o.task);
+  const Op op = has_op ? op_from_string(o.task) : Op::add;
   Split split = !o.split_from.empty() ? split_from_run(o.split_from, o, ds.N())
                 : o.tokens > 0        ? limited_token_split(ds, o.tokens, o.frac, o.split_seed)
                                       : random_split(ds.N(), o.frac, o.split_seed);
@@ -258,7 +273,8 @@ void run_train(TrainCliOptions o) {
                    pick(ds.labels, split.test),
                    ds.c,
                    o.p,
-                   op};
+                   op,
+                   has_op};
   if (o.out.empty()) o.out = default_out(o);
   namespace fs = std::filesystem;
   RFM_CHECK(!fs::exists(o.out) || o.force,
@@ -350,7 +366,11 @@ static void setup_train(CLI::App& app) {
       {{"mlp", Model::mlp}, {"transformer", Model::transformer}, {"embed2d", Model::embed2d}},
       "Network: mlp f(x) = W2 (W1 x)^2 (Mallinar et al.), transformer (Nanda et al.), "
       "embed2d (2-D embeddings, Musat)");
-  sub->add_option("--task", o->task, "Operation mod p: add, sub, mul, div")->capture_default_str();
+  sub->add_option("--task", o->task,
+                  "Binary task mod p: add, sub, mul, div, system, or a polynomial in x and y such "
+                  "as \"x^2+y^2\" (task measures such as circ_dev need add, sub, mul or div; "
+                  "multitask and compose tasks have three inputs and run with rfm grok only)")
+      ->capture_default_str();
   sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
       ->capture_default_str();

@@ -51,6 +51,7 @@ struct Inputs {
 enum class Op { add, sub, mul, div };
 const char* to_string(Op op);
 Op op_from_string(const std::string& name);  // throws InputError listing the known tasks
+bool is_op_name(const std::string& name);    // add, sub, mul or div
 
 // A labelled data set with a one-hot input encoding.
 struct Dataset {

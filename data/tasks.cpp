@@ -86,6 +86,12 @@ const char* to_string(Op op) {
   return "?";
 }
 
+bool is_op_name(const std::string& name) {
+  for (Op op : {Op::add, Op::sub, Op::mul, Op::div})
+    if (name == to_string(op)) return true;
+  return false;
+}
+
 Op op_from_string(const std::string& name) {
   for (Op op : {Op::add, Op::sub, Op::mul, Op::div})
     if (name == to_string(op)) return op;

@@ -536,6 +536,8 @@ struct NeuralProblem {
   int c = 0;  // classes
   int p = 0;  // modulus, for task measures (0: none)
   Op op = Op::add;
+  bool has_op =
+      true;  // the task is op (add, sub, mul, div); else measures that need it are left out
 };
 
 using EpochCallback = std::function<Decision(const EpochStats&)>;

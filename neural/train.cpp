@@ -152,7 +152,7 @@ void nfa_measures(const MlpFeatures& f, const NeuralProblem& pb, EpochStats& st)
   st.measures.push_back({"nfm_agop_corr", pearson_correlation(f.nfm, root, false)});
   st.measures.push_back({"nfm_agop_corr_nodiag", pearson_correlation(f.nfm, root, true)});
   double cd = kNaN, cdr = kNaN;
-  if (pb.p > 0 && f.nfm.rows() >= 2 * pb.p) {
+  if (pb.p > 0 && pb.has_op && f.nfm.rows() >= 2 * pb.p) {
     const MatrixXd A = task_block(f.nfm, pb.p, pb.op);
     cd = circulant_deviation(A, false);
     cdr = circulant_deviation(A, true);

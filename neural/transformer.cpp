@@ -428,7 +428,7 @@ void fourier_measures(Transformer<T>& m, const NeuralProblem& pb, const std::vec
   all_pairs(m, p, acts, L);
   sum.key_frequencies = key_frequencies(acts, p);
   FourierLosses fl;
-  if (pb.op == Op::add || pb.op == Op::sub) {
+  if (pb.has_op && (pb.op == Op::add || pb.op == Op::sub)) {
     const int sign = pb.op == Op::add ? 1 : -1;
     std::vector<int> labels(size_t(p) * p);
     for (int a = 0; a < p; ++a)

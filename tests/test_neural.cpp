@@ -291,6 +291,36 @@ TEST_CASE("rfm train --model mlp: groks add mod 61 and reuses a split with --spl
   CHECK(r.output.find("--epochs 0 must be >= 1") != std::string::npos);
 }
 
+TEST_CASE("rfm train takes polynomial and system tasks with every model, and compare reads them") {
+  namespace fs = std::filesystem;
+  const fs::path rfm_run = temp_dir("poly13_rfm");
+  CliResult r =
+      run_cli("grok --task \"x^2+y^2\" --p 13 --iters 3 --quiet --out " + rfm_run.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  for (const char* model : {"mlp", "transformer", "embed2d"}) {
+    CAPTURE(model);
+    const fs::path out = temp_dir(std::string("poly13_") + model);
+    r = run_cli(std::string("train --model ") + model + " --task \"x^2+y^2\" --p 13 --epochs 3 " +
+                "--quiet --split-from " + rfm_run.string() + " --out " + out.string());
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(npz_load_ints((out / "split.npz").string(), "train") ==
+          npz_load_ints((rfm_run / "split.npz").string(), "train"));
+  }
+  const fs::path mlp_run = rfm_run.parent_path() / "poly13_mlp";  // (temp_dir would empty it)
+  r = run_cli("compare " + rfm_run.string() + " " + mlp_run.string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("M_final vs NFM") != std::string::npos);
+  CHECK(r.output.find("defined for add, sub, mul and div only") != std::string::npos);
+  r = run_cli("train --task system --p 13 --epochs 2 --quiet --out " + temp_dir("sys13").string());
+  CHECK(r.status == 0);
+  r = run_cli("train --task add,mul --p 13 --epochs 2 --out " + temp_dir("multi13").string());
+  CHECK(r.status != 0);
+  CHECK(r.output.find("run with rfm grok only") != std::string::npos);
+}
+
 // --- transformer ----------------------------------------------------------------------------
 
 TEST_CASE("transformer layers: encoder, bias and attention backward match central differences") {
