@@ -450,9 +450,7 @@ RunStart start_fresh(GrokOptions& o, const TaskSetup& task) {
   std::filesystem::remove_all(o.out + "/checkpoint");  // a --force run must not resume old state
   write_text_atomic(o.out + "/config.json",
                     with_symmetry_config(config_json(o, task.ds, task.split), o).dump(2) + "\n");
-  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
-  npz_save(o.out + "/split.npz", {{"train", npy_bytes_ints(ints(task.split.train))},
-                                  {"test", npy_bytes_ints(ints(task.split.test))}});
+  save_split(o.out + "/split.npz", task.ds, task.split);
   return r;
 }
 

@@ -282,9 +282,7 @@ void run_train(TrainCliOptions o) {
             o.out.c_str());
   make_dirs(o.out);
   write_text_atomic(o.out + "/config.json", config_json(o, ds, split).dump(2) + "\n");
-  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
-  npz_save(o.out + "/split.npz", {{"train", npy_bytes_ints(ints(split.train))},
-                                  {"test", npy_bytes_ints(ints(split.test))}});
+  save_split(o.out + "/split.npz", ds, split);
 
   const TrainOptions& t = o.train;
   std::string head =

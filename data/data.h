@@ -137,9 +137,14 @@ void npy_save_ints(const std::string& path, const std::vector<int64_t>& v);
 // Serialises to the bytes of an .npy file (used by npy_save and npz_save).
 std::string npy_bytes(const MatrixXd& M);
 std::string npy_bytes_ints(const std::vector<int64_t>& v);
+std::string npy_bytes_int_matrix(const IndexMatrix& A);  // (rows, cols) int64, C order
 // Writes an uncompressed .npz archive of named .npy members ("train" -> train.npy), atomically.
 void npz_save(const std::string& path,
               const std::vector<std::pair<std::string, std::string>>& members);
+// split.npz of a run: train and test (indices into the task's examples), operands (N, k: the
+// operands each example's input encodes, e.g. (a*b, b) for div) and labels (N), so that an
+// index maps back to its pair.
+void save_split(const std::string& path, const Dataset& ds, const Split& split);
 // Reads a 1-D integer member of an .npz (e.g. "train" of split.npz).
 std::vector<int64_t> npz_load_ints(const std::string& path, const std::string& member);
 

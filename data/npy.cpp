@@ -600,6 +600,24 @@ std::string npy_bytes_ints(const std::vector<int64_t>& v) {
   return out;
 }
 
+std::string npy_bytes_int_matrix(const IndexMatrix& A) {
+  std::vector<int64_t> v;
+  v.reserve(size_t(A.size()));
+  for (Eigen::Index i = 0; i < A.rows(); ++i)
+    for (Eigen::Index j = 0; j < A.cols(); ++j) v.push_back(A(i, j));
+  std::string out = npy_header("<i8", {A.rows(), A.cols()});
+  append_raw(out, v.data(), v.size() * sizeof(int64_t));
+  return out;
+}
+
+void save_split(const std::string& path, const Dataset& ds, const Split& split) {
+  auto ints = [](const std::vector<int>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+  npz_save(path, {{"train", npy_bytes_ints(ints(split.train))},
+                  {"test", npy_bytes_ints(ints(split.test))},
+                  {"operands", npy_bytes_int_matrix(ds.operands)},
+                  {"labels", npy_bytes_ints(ints(ds.labels))}});
+}
+
 void npy_save(const std::string& path, const MatrixXd& M) {
   write_text_atomic(path, npy_bytes(M));
 }

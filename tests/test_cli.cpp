@@ -81,6 +81,10 @@ TEST_CASE("rfm grok: gaussian RFM groks addition mod 61 and writes the run direc
   const auto test = npz_load_ints((out / "split.npz").string(), "test");
   CHECK(train.size() == 1860);
   CHECK(test.size() == 1861);
+  // The labels of every example, in the order the indices refer to: pair (a, b) is a * 61 + b.
+  const auto labels = npz_load_ints((out / "split.npz").string(), "labels");
+  REQUIRE(labels.size() == 61 * 61);
+  for (int i = 0; i < 61 * 61; i += 97) CHECK(labels[i] == (i / 61 + i % 61) % 61);
   std::ifstream cj(out / "config.json");
   nlohmann::json config = nlohmann::json::parse(cj);
   CHECK(config["kernel"] == "gaussian");
