@@ -77,6 +77,20 @@ std::string progress_table(const Table& r, const Table& n) {
   return out;
 }
 
+// The circulant deviation of each matrix's task block, printed and added to j.
+void circulant_table(const std::string& task, int p,
+                     const std::vector<std::pair<const char*, const MatrixXd*>>& mats,
+                     nlohmann::json& j) {
+  const Op op = op_from_string(task);
+  std::printf("\n  %-26s %10s %10s\n", "circulant deviation", "circ", "reversed");
+  for (const auto& [name, mat] : mats) {
+    const MatrixXd A = task_block(*mat, p, op);
+    const double c = circulant_deviation(A, false), r = circulant_deviation(A, true);
+    std::printf("  %-26s %10.3e %10.3e\n", name, c, r);
+    j["circ_dev"][name] = {{"circ", c}, {"reversed", r}};
+  }
+}
+
 void run_compare(const CompareOptions& o) {
   const nlohmann::json rc = read_json(o.rfm_run + "/config.json");
   const nlohmann::json nc = read_json(o.neural_run + "/config.json");
@@ -117,21 +131,11 @@ void run_compare(const CompareOptions& o) {
     std::printf("  %-26s %8.4f %8.4f\n", pairs[k].first, full, nod);
     j["pearson"][pairs[k].first] = {{"full", full}, {"nodiag", nod}};
   }
-  if (!is_op_name(task)) {
+  if (is_op_name(task))
+    circulant_table(task, p,
+                    {{"RFM M_final", &M}, {"network NFM", &nfm}, {"network sqrt(AGOP)", &root}}, j);
+  else
     std::printf("\n  circulant deviation: defined for add, sub, mul and div only; left out\n");
-    if (!o.out.empty()) write_text_atomic(o.out, j.dump(2) + "\n");
-    return;
-  }
-  const Op op = op_from_string(task);
-  std::printf("\n  %-26s %10s %10s\n", "circulant deviation", "circ", "reversed");
-  const std::pair<const char*, const MatrixXd*> mats[] = {
-      {"RFM M_final", &M}, {"network NFM", &nfm}, {"network sqrt(AGOP)", &root}};
-  for (const auto& [name, mat] : mats) {
-    const MatrixXd A = task_block(*mat, p, op);
-    const double c = circulant_deviation(A, false), r = circulant_deviation(A, true);
-    std::printf("  %-26s %10.3e %10.3e\n", name, c, r);
-    j["circ_dev"][name] = {{"circ", c}, {"reversed", r}};
-  }
   if (!o.out.empty()) write_text_atomic(o.out, j.dump(2) + "\n");
 }
 

@@ -44,7 +44,6 @@ std::string default_out(const TrainCliOptions& o) {
 // operands in 0..p-1, as every neural model here reads them). Multitask and composition tasks
 // have a third input slot, which the models do not take.
 Dataset training_task(const std::string& task, int p) {
-  if (is_op_name(task)) return make_modular_task(op_from_string(task), p);
   Dataset ds = make_task(task, p);
   RFM_CHECK(ds.inputs.one_hot() && ds.inputs.hot.cols() == 2 && ds.inputs.d == 2 * p && ds.c <= p,
             "rfm train --task '%s': the neural models take two operands in 0..p-1 (add, sub, "

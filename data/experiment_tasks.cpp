@@ -12,10 +12,6 @@ namespace rfm {
 
 namespace {
 
-bool is_basic_op(const std::string& name) {
-  return name == "add" || name == "sub" || name == "mul" || name == "div";
-}
-
 std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -58,7 +54,7 @@ Dataset make_system_task(int p) {
 }
 
 Dataset make_binary_task(const std::string& name, int p) {
-  if (is_basic_op(name)) return make_modular_task(op_from_string(name), p);
+  if (is_op_name(name)) return make_modular_task(op_from_string(name), p);
   if (name == "system") return make_system_task(p);
   try {
     return make_polynomial_task(name, p);
