@@ -249,7 +249,9 @@ void circ_measure(const TaskSetup& t, const MatrixXd& M, IterationStats& s) {
   if (t.ds.task != "group" && !is_binary_op(t.ds.task)) return;
   if (t.ds.task == "group" && t.abelian.factors.empty()) return;  // S_n, D_n, tables: no block
   if (t.ds.task == "group") {
-    BlockLayout L{t.ds.p, {}, t.abelian};
+    BlockLayout L;
+    L.q = t.ds.p;
+    L.group = t.abelian;
     for (int u = 0; u < t.ds.p; ++u) L.symbols.push_back(u);
     const MatrixXd A = slot_block(M, L, 1, 0);
     s.circ_dev = group_circulant_deviation(A, t.abelian, false);

@@ -1,9 +1,11 @@
 // `rfm inspect`: what structure a feature matrix holds (docs/algorithms.md 3 and 4). Reads
 // an .npy file or a run directory (M_final.npy, config.json, split.npz), and reports the
-// strongest elements of the invariance group Dih(A) in M, the distances to its group algebra
-// and to the commutant of a subgroup, the circulant deviation and Fourier spectrum of each
-// block, feature norms on held-out points, and on request the orbit test; as text or --json,
-// with PNG heatmaps of M and its blocks (--png).
+// strongest elements of the task's invariance group in M (Dih(A) for modular and abelian
+// tasks, G acting by (a g, g^-1 b) for a group given by its Cayley table, the label-keeping
+// affine slot maps for polynomials), the distances to its group algebra and to the commutant
+// of a subgroup, the circulant deviation and spectrum of each block (Fourier over an abelian
+// group, group-algebra coefficients over a Cayley table), feature norms on held-out points,
+// and on request the orbit test; as text or --json, with PNG heatmaps (--png).
 //
 // Normalisation (project definition): by default M is first scaled to D^-1/2 M D^-1/2 with
 // D = diag M, so that alpha of the identity is 1 and a degenerate run's M ~ c (I - R_s) reads
@@ -37,8 +39,8 @@ struct InspectOptions {
   int p = 0;          // modulus (default: config.json)
   std::string group;  // --task group factors (default: config.json)
   std::string normalize = "diag";
-  int top = 8;                 // strongest elements listed
-  std::string subgroup = "s";  // generators of the commutant's subgroup
+  int top = 8;           // strongest elements listed
+  std::string subgroup;  // generators of the commutant's subgroup (default: s, or all)
   bool json = false;
   std::string png;    // directory for heatmaps; none when empty
   int orbit = -1;     // k of sr^k for the orbit test; -1: none
@@ -101,20 +103,42 @@ struct Task {
   Dataset ds;
   AbelianGroup abelian;
   DihedralGroup G;
+  std::string group_name;  // how the report names G
 };
 
 Task make_task(const InspectOptions& o) {
   RFM_CHECK(!o.task.empty(), "no task: pass --task (and --p or --group), or a run directory");
   Task t;
   if (o.task == "group") {
-    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. 3x7)");
-    t.abelian = parse_abelian_group(o.group);
-    t.ds = make_group_task(t.abelian);
-  } else {
-    RFM_CHECK(o.p > 0, "--task %s needs --p", o.task.c_str());
-    t.ds = make_modular_task(op_from_string(o.task), o.p);
+    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. 3x7, S4, D5)");
+    if (is_abelian_product_spec(o.group)) {
+      t.abelian = parse_abelian_group(o.group);
+      t.ds = make_group_task(t.abelian);
+      t.G = dihedral_group(t.abelian);
+      t.group_name = "Dih(A)";
+    } else {
+      const FiniteGroup T = parse_group(o.group);
+      t.ds = make_group_task(T);
+      t.G = dihedral_group(T);
+      t.group_name = T.is_abelian() ? "Dih(G) from the Cayley table"
+                                    : "G by (a, b) -> (a g, g^-1 b), from the Cayley table";
+    }
+    return t;
   }
-  t.G = dihedral_group_of(t.ds, &t.abelian);
+  RFM_CHECK(o.p > 0, "--task %s needs --p", o.task.c_str());
+  if (is_op_name(o.task)) {
+    t.ds = make_modular_task(op_from_string(o.task), o.p);
+    t.G = dihedral_group_of(t.ds);
+    t.group_name = "Dih(A)";
+    return t;
+  }
+  t.ds = rfm::make_task(o.task, o.p);
+  RFM_CHECK(t.ds.inputs.one_hot() && t.ds.inputs.hot.cols() == 2 && t.ds.inputs.d == 2 * o.p,
+            "rfm inspect --task %s: the analysis needs two operand slots of p symbols (a "
+            "modular operation, a polynomial, system or group); this task has %d slots and d = %d",
+            o.task.c_str(), int(t.ds.inputs.hot.cols()), t.ds.inputs.d);
+  t.G = affine_invariance_group(t.ds);
+  t.group_name = "affine slot maps that keep every label";
   return t;
 }
 
@@ -137,12 +161,35 @@ struct Analysis {
   OrbitResult orbit;
 };
 
+// Elements by name from a comma list; commas inside parentheses belong to a name such as
+// "(a+3, b-3)"; "all" is every element.
 std::vector<int> parse_elements(const DihedralGroup& G, const std::string& list) {
   std::vector<int> out;
-  std::stringstream ss(list);
-  for (std::string name; std::getline(ss, name, ',');)
-    if (!name.empty()) out.push_back(G.find(name));
+  if (list == "all") {
+    for (int e = 0; e < G.elements(); ++e) out.push_back(e);
+    return out;
+  }
+  std::string name;
+  int depth = 0;
+  auto flush = [&] {
+    const size_t b = name.find_first_not_of(' ');
+    if (b != std::string::npos) out.push_back(G.find(name.substr(b)));
+    name.clear();
+  };
+  for (char ch : list) {
+    depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+    if (ch == ',' && depth == 0)
+      flush();
+    else
+      name += ch;
+  }
+  flush();
   return out;
+}
+
+// s where the group has it (a slot swap named by Dih(A)), the whole group otherwise.
+std::string default_subgroup(const DihedralGroup& G) {
+  return G.names.empty() && G.elements() > G.n ? "s" : "all";
 }
 
 void structure_verdicts(Analysis& a) {
@@ -152,8 +199,9 @@ void structure_verdicts(Analysis& a) {
   const BlockReport& off = a.blocks[2];  // (b, a): task_block's block
   const size_t classes = off.spectrum.freq.size() - 1;
   a.sparse = off.spectrum.dominant.size() <= kSparseShare * classes;
-  a.sparse_note = strfmt("block b,a: %zu of %zu frequencies hold 90 %% of the non-constant energy",
-                         off.spectrum.dominant.size(), classes);
+  a.sparse_note =
+      strfmt("block b,a: %zu of %zu %s hold 90 %% of the non-constant energy",
+             off.spectrum.dominant.size(), classes, off.key.empty() ? "frequencies" : "elements");
   a.in_algebra = a.d_alg < kAlgebraTol;
 }
 
@@ -218,9 +266,9 @@ std::string line(const std::string& key, const std::string& value) {
 }
 
 std::string task_name(const Task& t) {
-  return t.ds.task == "group"
-             ? "group Z_" + t.abelian.name() + " (order " + std::to_string(t.ds.p) + ")"
-             : t.ds.task + " mod " + std::to_string(t.ds.p);
+  if (t.ds.task != "group") return t.ds.task + " mod " + std::to_string(t.ds.p);
+  const std::string name = t.abelian.factors.empty() ? t.G.table.name : "Z_" + t.abelian.name();
+  return "group " + name + " (order " + std::to_string(t.ds.p) + ")";
 }
 
 std::string freq_list(const Spectrum& s, size_t most) {
@@ -240,24 +288,34 @@ std::string text_report(const InspectOptions& o, const Task& t, const Loaded& in
   std::string r = "rfm inspect: " + in.matrix_path + "\n";
   r += line("task", task_name(t) + strfmt(", M %dx%d", int(in.M.rows()), int(in.M.cols())));
   r += line("normalised", o.normalize == "diag" ? "D^-1/2 M D^-1/2 (D = diag M)" : "no");
-  r += line("group",
-            strfmt("Dih(A), %d elements on %zu coordinates%s", G.elements(), G.coords.size(),
-                   G.coords.size() < size_t(2 * G.q) ? " (residue 0 left out)" : ""));
+  r += line("group", strfmt("%s, %d elements (%d swap the slots) on %zu coordinates%s",
+                            t.group_name.c_str(), G.elements(), G.elements() - G.n, G.coords.size(),
+                            G.coords.size() < size_t(2 * G.q) ? " (residue 0 left out)" : ""));
   r += "\ngroup algebra (alpha_g = <M, R_g>_F / 2n)\n";
   std::string top;
   for (int i = 0; i < o.top && i < G.elements(); ++i)
     top += strfmt("%s%s %+.4f", i ? "   " : "", G.name(a.ranked[i]).c_str(), a.alpha(a.ranked[i]));
   r += line("strongest", top);
-  r += line("d_alg", strfmt("%.4g", a.d_alg));
+  r += line("d_alg", strfmt("%.4g%s", a.d_alg,
+                            G.elements() == G.n ? " (no element swaps the slots, so the "
+                                                  "off-diagonal blocks count as distance)"
+                                                : ""));
   r += line("d_comm", strfmt("%.4g (subgroup <%s>, %zu elements)", a.d_comm, o.subgroup.c_str(),
                              a.subgroup.size()));
+  const bool table = a.layout.table.order() > 0;
   r += "\nblocks (row slot, column slot; " +
        std::string(G.task == "mul" || G.task == "div" ? "discrete-log order, residue 0 dropped"
-                                                      : "symbol order") +
-       ")\n  block  share  circ_dev  circ_rev  dc share  dominant frequencies (share)\n";
+                   : table ? "Cayley-table index order; circ_dev: a function of r^-1 c or "
+                             "c r^-1, circ_rev: of r c or c r"
+                           : "symbol order") +
+       ")\n  block  share  circ_dev  circ_rev  dc share  " +
+       (table ? "key     strongest elements g of f(g) = mean over key = g (share)\n"
+              : "dominant frequencies (share)\n");
   for (const BlockReport& b : a.blocks)
-    r += strfmt("  %-5s  %5.3f  %8.2e  %8.2e  %8.3f  %s\n", b.name.c_str(), b.norm_share,
-                b.circ_dev, b.circ_dev_rev, b.spectrum.dc_share, freq_list(b.spectrum, 6).c_str());
+    r += strfmt("  %-5s  %5.3f  %8.2e  %8.2e  %8.3f  %s%s\n", b.name.c_str(), b.norm_share,
+                b.circ_dev, b.circ_dev_rev, b.spectrum.dc_share,
+                table ? strfmt("%-6s  ", b.key.c_str()).c_str() : "",
+                freq_list(b.spectrum, 6).c_str());
   r += "\nverdicts\n";
   r += line("block-circulant", strfmt("%s (largest block deviation %.2e, limit %.0e)",
                                       a.circulant ? "yes" : "no", a.worst_circ, kCirculantTol));
@@ -290,7 +348,10 @@ nlohmann::json json_report(const InspectOptions& o, const Task& t, const Loaded&
   j["input"] = in.matrix_path;
   j["task"] = t.ds.task;
   j["p"] = t.ds.p;
-  if (t.ds.task == "group") j["group"] = t.abelian.name();
+  if (t.ds.task == "group")
+    j["group"] = t.abelian.factors.empty() ? t.G.table.name : t.abelian.name();
+  j["invariance_group"] = {
+      {"name", t.group_name}, {"elements", t.G.elements()}, {"slot_swaps", t.G.elements() - t.G.n}};
   j["normalize"] = o.normalize;
   nlohmann::json elems = nlohmann::json::array();
   for (int e : a.ranked) elems.push_back({{"name", t.G.name(e)}, {"alpha", a.alpha(e)}});
@@ -305,7 +366,8 @@ nlohmann::json json_report(const InspectOptions& o, const Task& t, const Loaded&
                       {"circ_dev_rev", num(b.circ_dev_rev)},
                       {"freq", b.spectrum.freq},
                       {"energy", b.spectrum.energy},
-                      {"dominant", b.spectrum.dominant}});
+                      {"dominant", b.spectrum.dominant},
+                      {"key", b.key.empty() ? nlohmann::json() : nlohmann::json(b.key)}});
   j["blocks"] = blocks;
   j["verdicts"] = {{"block_circulant", a.circulant},
                    {"sparse_spectrum", a.sparse},
@@ -357,6 +419,7 @@ void run_inspect(InspectOptions o) {
   const Loaded in = load_input(o.input);
   fill_from_config(o, in.config);
   const Task t = make_task(o);
+  if (o.subgroup.empty()) o.subgroup = default_subgroup(t.G);
   RFM_CHECK(in.M.rows() == t.ds.inputs.d, "%s is %dx%d, but %s has d = %d inputs",
             in.matrix_path.c_str(), int(in.M.rows()), int(in.M.cols()), task_name(t).c_str(),
             t.ds.inputs.d);
@@ -379,15 +442,18 @@ static void setup_inspect(CLI::App& app) {
       "  rfm inspect runs/add61            the run's M_final.npy, task and p from its config.json\n"
       "  rfm inspect M.npy --task add --p 61 --json");
   sub->add_option("input", o->input, "An .npy feature matrix or a run directory")->required();
-  sub->add_option("--task", o->task, "add, sub, mul, div or group (default: config.json)");
+  sub->add_option("--task", o->task,
+                  "add, sub, mul, div, group, system or a polynomial such as x^2+y^2 "
+                  "(default: config.json)");
   sub->add_option("--p", o->p, "Modulus (default: config.json)");
-  sub->add_option("--group", o->group, "--task group: factors, e.g. 3x7 (default: config.json)");
+  sub->add_option("--group", o->group,
+                  "--task group: 3x7, S4, D5, perm:... or table:FILE (default: config.json)");
   add_choice_option(*sub, "--normalize", o->normalize, {"diag", "none"},
                     "diag: analyse D^-1/2 M D^-1/2 (alpha of r^0 = 1); none: M as it is");
   sub->add_option("--top", o->top, "Strongest group elements listed")->capture_default_str();
   sub->add_option("--subgroup", o->subgroup,
-                  "Generators of the subgroup H of d_comm, e.g. s or r^1 or s,r^1")
-      ->capture_default_str();
+                  "Generators of the subgroup H of d_comm, e.g. s or r^1 or s,r^1, or all "
+                  "(default: s, or all where the group has no s)");
   sub->add_flag("--json", o->json, "Print the report as JSON");
   sub->add_option("--png", o->png, "Write heatmaps M.png and block_<rc>.png into this directory");
   sub->add_option("--orbit", o->orbit,

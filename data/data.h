@@ -208,21 +208,25 @@ FiniteGroup parse_group(const std::string& spec);
 // All |G|^2 ordered pairs (a, b) -> a * b, encoded exactly as make_group_task(AbelianGroup).
 Dataset make_group_task(const FiniteGroup& G);
 
-// Dih(A) of a task as index maps. Elements e = 0..n-1 are the rotations r^k, e = n..2n-1 the
-// reflections sr^k, with k = param[e mod n]: the group index for add, sub and group tasks
-// (identity k = 0), the residue 1..p-1 for mul and div (identity k = 1).
+// The invariance group of a task as index maps: Dih(A) for modular and abelian tasks, G itself
+// for a non-abelian group, and for other two-slot tasks on Z_p the affine slot maps that keep
+// every label. Elements e = 0..n-1 keep the slots ("rotations" r^k), e = n..elements()-1 swap
+// them ("reflections" sr^k), with k = param[e mod n]: the group index for add, sub and group
+// tasks (identity k = 0), the residue 1..p-1 for mul and div (identity k = 1).
 struct DihedralGroup {
-  std::string task;         // "add", "sub", "mul", "div" or "group"
-  int q = 0;                // symbols per slot: inputs have d = 2q coordinates
-  int n = 0;                // |A|: rotations, and as many reflections
-  int identity_param = 0;   // k of the identity (0 additive, 1 multiplicative)
-  std::vector<int> param;   // (n) k of r^k = element e and of sr^k = element n + e
-  IndexMatrix image;        // (2q, 2n): image(i, e) = coordinate of R_e e_i, -1 if undefined
-  std::vector<int> coords;  // (2n) the coordinates where all R_g are permutations (mul and
-                            // div leave out residue 0), slot 0 first: the analysed subspace
-  AbelianGroup abelian;     // the product structure for group tasks (empty otherwise)
+  std::string task;                // "add", "sub", "mul", "div", "group" or the task's name
+  int q = 0;                       // symbols per slot: inputs have d = 2q coordinates
+  int n = 0;                       // elements that keep the slots (the rest swap them)
+  int identity_param = 0;          // k of the identity (0 additive, 1 multiplicative)
+  std::vector<int> param;          // (n) k of r^k = element e and of sr^k = element n + e
+  IndexMatrix image;               // (2q, elements): coordinate of R_e e_i, -1 if undefined
+  std::vector<int> coords;         // the coordinates where all R_g are permutations (mul and div
+                                   // leave out residue 0), slot 0 first: the analysed subspace
+  AbelianGroup abelian;            // the product structure for abelian group tasks (else empty)
+  FiniteGroup table;               // group tasks given as a Cayley table (order 0 otherwise)
+  std::vector<std::string> names;  // element names where r^k / sr^k do not apply (else empty)
 
-  int elements() const { return 2 * n; }
+  int elements() const { return static_cast<int>(image.cols()); }
   bool is_reflection(int e) const { return e >= n; }
   std::string name(int e) const;            // "r^3", "sr^16", "s" for the identity reflection
   int find(const std::string& name) const;  // element by name ("r^0", "s", "sr^3"); throws
@@ -235,6 +239,15 @@ struct DihedralGroup {
 DihedralGroup dihedral_group(Op op, int p);
 // Dih(G) for an abelian product task: r^k(a, b) = (a + k, b - k), sr^k(a, b) = (b - k, a + k).
 DihedralGroup dihedral_group(const AbelianGroup& G);
+// The maps of input pairs that keep a * b in a group given by its Cayley table: r^g(a, b) =
+// (a g, g^-1 b) for every g, and when G is abelian also sr^g(a, b) = (b g^-1, a g). A slot swap
+// keeps a * b for all pairs only in an abelian group, so a non-abelian G has no reflections.
+DihedralGroup dihedral_group(const FiniteGroup& G);
+// For any task on two slots of q = p symbols (polynomials, system): every map (a, b) ->
+// (s a + t, s' b + t') or (s' b + t', s a + t) with s, s' in Z_p^* and t, t' in Z_p that keeps
+// every example's label, found by search (each candidate is dropped at its first changed
+// label). Names such as "(a+3, b-3)" and "(b, -a)".
+DihedralGroup affine_invariance_group(const Dataset& ds);
 // The group of a data set made by make_modular_task or make_group_task.
 DihedralGroup dihedral_group_of(const Dataset& ds, const AbelianGroup* G = nullptr);
 

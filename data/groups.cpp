@@ -89,8 +89,9 @@ AbelianGroup parse_abelian_group(const std::string& spec) {
 }
 
 Dataset make_group_task(const AbelianGroup& G) {
-  return make_pair_task("group", G.order(), 0,
-                        [&](int a, int b) { return PairExample{a, b, G.add(a, b)}; });
+  return make_pair_task("group", G.order(), 0, [&](int a, int b) {
+    return PairExample{a, b, G.add(a, b)};
+  });
 }
 
 // --- Finite groups as Cayley tables ----------------------------------------------------------
@@ -341,11 +342,12 @@ std::pair<int, int> div_map(int slot, int u, int k, bool refl, int p) {
 // Fills param, image and coords from a symbol map; first = the first symbol of the analysed
 // coordinates (0, or 1 for Z_p^*).
 void fill_maps(DihedralGroup& G, const std::vector<int>& params, int first,
-               const std::function<std::pair<int, int>(int, int, int, bool)>& map) {
+               const std::function<std::pair<int, int>(int, int, int, bool)>& map,
+               bool reflections = true) {
   G.n = static_cast<int>(params.size());
   G.param = params;
-  G.image = IndexMatrix::Constant(2 * G.q, 2 * G.n, -1);
-  for (int e = 0; e < 2 * G.n; ++e)
+  G.image = IndexMatrix::Constant(2 * G.q, (reflections ? 2 : 1) * G.n, -1);
+  for (int e = 0; e < G.elements(); ++e)
     for (int slot = 0; slot < 2; ++slot)
       for (int u = 0; u < G.q; ++u) {
         const auto [ts, tu] = map(slot, u, G.param[e % G.n], e >= G.n);
@@ -389,6 +391,93 @@ DihedralGroup dihedral_group(const AbelianGroup& A) {
   return G;
 }
 
+DihedralGroup dihedral_group(const FiniteGroup& T) {
+  DihedralGroup G;
+  G.task = "group";
+  G.q = T.order();
+  G.table = T;
+  G.identity_param = T.identity;
+  std::vector<int> params(G.q);
+  for (int k = 0; k < G.q; ++k) params[k] = k;
+  std::vector<int> inv(G.q);
+  for (int k = 0; k < G.q; ++k) inv[k] = T.inverse(k);
+  fill_maps(
+      G, params, 0,
+      [&](int slot, int u, int k, bool refl) {
+        // r^k: a -> a k, b -> k^-1 b; sr^k (abelian only): a -> slot b as a k, b -> slot a as
+        // b k^-1, so that (a, b) -> (b k^-1, a k).
+        const int v = slot == 0 ? T.mul(u, k) : refl ? T.mul(u, inv[k]) : T.mul(inv[k], u);
+        return std::make_pair(refl ? 1 - slot : slot, v);
+      },
+      T.is_abelian());
+  return G;
+}
+
+namespace {
+
+// "3a+1", "-b", "b-2": the term s x + t mod p, with t written as the nearer of t and t - p.
+std::string affine_term(int s, int t, char x, int p) {
+  std::string out = s == 1 ? "" : s == p - 1 ? "-" : std::to_string(s);
+  out += x;
+  if (t != 0) out += t <= p / 2 ? "+" + std::to_string(t) : std::to_string(t - p);
+  return out;
+}
+
+struct AffineMap {
+  int s0, t0, s1, t1;  // slot 0 symbol u -> s0 u + t0, slot 1 symbol v -> s1 v + t1
+  bool swap;           // the images trade slots
+};
+
+bool keeps_labels(const AffineMap& m, const Dataset& ds, const std::vector<int>& at, int p) {
+  for (int i = 0; i < ds.N(); ++i) {
+    const int u = mod(int64_t(m.s0) * ds.operands(i, 0) + m.t0, p);
+    const int v = mod(int64_t(m.s1) * ds.operands(i, 1) + m.t1, p);
+    const int j = m.swap ? at[size_t(v) * p + u] : at[size_t(u) * p + v];
+    if (j < 0 || ds.labels[j] != ds.labels[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+DihedralGroup affine_invariance_group(const Dataset& ds) {
+  const int p = ds.p;
+  RFM_CHECK(ds.inputs.one_hot() && ds.inputs.hot.cols() == 2 && ds.inputs.d == 2 * p &&
+                ds.operands.cols() == 2,
+            "task %s: the affine invariance group needs two slots of %d symbols", ds.task.c_str(),
+            p);
+  const std::vector<int> at = pair_lookup(ds, p);
+  std::vector<AffineMap> kept[2];  // slot-keeping maps, then slot-swapping ones
+  for (int swap = 0; swap < 2; ++swap)
+    for (int s0 = 1; s0 < p; ++s0)
+      for (int s1 = 1; s1 < p; ++s1)
+        for (int t0 = 0; t0 < p; ++t0)
+          for (int t1 = 0; t1 < p; ++t1) {
+            const AffineMap m{s0, t0, s1, t1, swap == 1};
+            if (keeps_labels(m, ds, at, p)) kept[swap].push_back(m);
+          }
+  DihedralGroup G;
+  G.task = ds.task;
+  G.q = p;
+  G.n = static_cast<int>(kept[0].size());
+  G.image = IndexMatrix::Constant(2 * p, G.n + int(kept[1].size()), -1);
+  int e = 0;
+  for (int swap = 0; swap < 2; ++swap)
+    for (const AffineMap& m : kept[swap]) {
+      G.param.push_back(e % std::max(G.n, 1));
+      for (int u = 0; u < p; ++u) {
+        G.image(u, e) = (swap ? p : 0) + mod(int64_t(m.s0) * u + m.t0, p);
+        G.image(p + u, e) = (swap ? 0 : p) + mod(int64_t(m.s1) * u + m.t1, p);
+      }
+      const std::string a = affine_term(m.s0, m.t0, 'a', p), b = affine_term(m.s1, m.t1, 'b', p);
+      G.names.push_back("(" + (swap ? b + ", " + a : a + ", " + b) + ")");
+      ++e;
+    }
+  G.param.resize(G.n);
+  for (int u = 0; u < 2 * p; ++u) G.coords.push_back(u);
+  return G;
+}
+
 DihedralGroup dihedral_group_of(const Dataset& ds, const AbelianGroup* A) {
   if (ds.task == "group") {
     RFM_CHECK(A != nullptr && A->order() == ds.p,
@@ -399,26 +488,29 @@ DihedralGroup dihedral_group_of(const Dataset& ds, const AbelianGroup* A) {
 }
 
 std::string DihedralGroup::name(int e) const {
-  RFM_ASSERT(e >= 0 && e < 2 * n);
+  RFM_ASSERT(e >= 0 && e < elements());
+  if (!names.empty()) return names[e];
   const int k = param[e % n];
   if (e < n) return "r^" + std::to_string(k);
   return k == identity_param ? "s" : "sr^" + std::to_string(k);
 }
 
 int DihedralGroup::find(const std::string& s) const {
-  for (int e = 0; e < 2 * n; ++e)
+  for (int e = 0; e < elements(); ++e)
     if (name(e) == s) return e;
-  if (s == "sr^" + std::to_string(identity_param)) return reflection(identity_param);
-  RFM_CHECK(false, "no group element '%s' in Dih(A) of %s (names: r^k, sr^k, s; k = %d..%d)",
-            s.c_str(), task.c_str(), param.front(), param.back());
+  if (names.empty() && s == "sr^" + std::to_string(identity_param))
+    return reflection(identity_param);
+  RFM_CHECK(false, "no group element '%s' in the invariance group of %s (names: %s ... %s)",
+            s.c_str(), task.c_str(), name(0).c_str(), name(elements() - 1).c_str());
   return -1;
 }
 
 int DihedralGroup::reflection(int k) const {
   for (int e = 0; e < n; ++e)
-    if (param[e] == k) return n + e;
-  RFM_CHECK(false, "reflection sr^%d does not exist for %s (k must be in %d..%d)", k, task.c_str(),
-            param.front(), param.back());
+    if (param[e] == k && n + e < elements()) return n + e;
+  RFM_CHECK(false, "reflection sr^%d does not exist for %s (%s)", k, task.c_str(),
+            elements() > n ? strfmt("k must be in %d..%d", param.front(), param.back()).c_str()
+                           : "its invariance group swaps no slots");
   return -1;
 }
 
@@ -429,9 +521,14 @@ std::pair<int, int> DihedralGroup::apply(int e, int u, int v) const {
 }
 
 int DihedralGroup::compose(int g, int h) const {
-  const int target = image(image(coords[0], h), g);
-  for (int e = 0; e < 2 * n; ++e)
-    if (image(coords[0], e) == target) return e;
+  // The element whose map agrees with g after h on every analysed coordinate (one coordinate
+  // does not tell the elements apart when the action is not free, e.g. a -> -a fixes 0).
+  for (int e = 0; e < elements(); ++e) {
+    bool same = true;
+    for (size_t i = 0; i < coords.size() && same; ++i)
+      same = image(image(coords[i], h), g) == image(coords[i], e);
+    if (same) return e;
+  }
   RFM_ASSERT(false);
   return -1;
 }

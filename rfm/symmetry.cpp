@@ -24,7 +24,10 @@ BlockLayout block_layout(const DihedralGroup& G) {
   } else {
     L.symbols.resize(G.q);
     std::iota(L.symbols.begin(), L.symbols.end(), 0);
-    L.group = G.task == "group" ? G.abelian : AbelianGroup{{G.q}};
+    if (G.table.order() > 0)
+      L.table = G.table;
+    else
+      L.group = G.task == "group" ? G.abelian : AbelianGroup{{G.q}};
   }
   return L;
 }
@@ -41,24 +44,29 @@ MatrixXd slot_block(const MatrixXd& M, const BlockLayout& L, int row_slot, int c
   return B;
 }
 
+double keyed_deviation(const MatrixXd& B, const BlockKey& key) {
+  const int q = static_cast<int>(B.rows());
+  RFM_ASSERT(B.cols() == q);
+  const double norm2 = B.squaredNorm();
+  if (norm2 == 0) return 0;
+  std::vector<double> sum(q, 0.0), sq(q, 0.0);
+  for (int c = 0; c < q; ++c)
+    for (int r = 0; r < q; ++r) {
+      const int k = key(r, c);
+      sum[k] += B(r, c);
+      sq[k] += B(r, c) * B(r, c);
+    }
+  double var_sum = 0;  // each class holds q entries: one per row
+  for (int k = 0; k < q; ++k) var_sum += std::max(0.0, sq[k] / q - (sum[k] / q) * (sum[k] / q));
+  return var_sum / norm2;
+}
+
 double group_circulant_deviation(const MatrixXd& B, const AbelianGroup& A, bool reversed) {
   const int q = A.order();
   RFM_CHECK(B.rows() == q && B.cols() == q, "block is %dx%d, the group %s has order %d",
             int(B.rows()), int(B.cols()), A.name().c_str(), q);
-  const double norm2 = B.squaredNorm();
-  if (norm2 == 0) return 0;
-  double var_sum = 0;
-  for (int k = 0; k < q; ++k) {
-    double mean = 0, sq = 0;
-    for (int r = 0; r < q; ++r) {
-      const double v = B(r, reversed ? A.add(k, A.neg(r)) : A.add(r, k));
-      mean += v;
-      sq += v * v;
-    }
-    mean /= q;
-    var_sum += std::max(0.0, sq / q - mean * mean);
-  }
-  return var_sum / norm2;
+  if (reversed) return keyed_deviation(B, [&](int r, int c) { return A.add(r, c); });
+  return keyed_deviation(B, [&](int r, int c) { return A.add(c, A.neg(r)); });
 }
 
 // --- Fourier spectrum -----------------------------------------------------------------------
@@ -84,6 +92,22 @@ MatrixXc group_dft(const AbelianGroup& A) {
   return F;
 }
 
+// The non-constant classes, strongest first, that together hold `mass` of the energy outside
+// class 0 (the constant part).
+void dominant_classes(Spectrum& s, double mass) {
+  std::vector<int> order(s.freq.size() - 1);
+  std::iota(order.begin(), order.end(), 1);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return s.energy[a] > s.energy[b]; });
+  const double rest = 1 - s.dc_share;
+  double held = 0;
+  for (int c : order) {
+    if (held >= mass * rest || rest <= 0) break;
+    s.dominant.push_back(s.freq[c]);
+    held += s.energy[c];
+  }
+}
+
 }  // namespace
 
 Spectrum fourier_spectrum(const MatrixXd& B, const AbelianGroup& A, double mass) {
@@ -103,19 +127,67 @@ Spectrum fourier_spectrum(const MatrixXd& B, const AbelianGroup& A, double mass)
     s.energy.push_back(e / total);
   }
   s.dc_share = s.energy[0];
-  std::vector<int> order(s.freq.size() - 1);
-  std::iota(order.begin(), order.end(), 1);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return s.energy[a] > s.energy[b]; });
-  const double rest = 1 - s.dc_share;
-  double held = 0;
-  for (int c : order) {
-    if (held >= mass * rest || rest <= 0) break;
-    s.dominant.push_back(s.freq[c]);
-    held += s.energy[c];
-  }
+  dominant_classes(s, mass);
   return s;
 }
+
+Spectrum element_spectrum(const MatrixXd& B, const BlockKey& key, double mass) {
+  const int q = static_cast<int>(B.rows());
+  VectorXd f = VectorXd::Zero(q);  // class means: the block's group-algebra coefficients
+  for (int c = 0; c < q; ++c)
+    for (int r = 0; r < q; ++r) f(key(r, c)) += B(r, c) / q;
+  const double m = f.mean(), total = std::max(f.squaredNorm(), 1e-300);
+  Spectrum s;
+  s.freq.push_back(-1);  // the constant part
+  s.energy.push_back(q * m * m / total);
+  for (int g = 0; g < q; ++g) {
+    s.freq.push_back(g);
+    s.energy.push_back((f(g) - m) * (f(g) - m) / total);
+  }
+  s.dc_share = s.energy[0];
+  dominant_classes(s, mass);
+  return s;
+}
+
+namespace {
+
+// The four keys of a block over a Cayley table: quotients r^-1 c, c r^-1 and products r c, c r.
+struct TableKeys {
+  const FiniteGroup& G;
+  std::vector<int> inv;
+  explicit TableKeys(const FiniteGroup& g) : G(g), inv(g.order()) {
+    for (int a = 0; a < g.order(); ++a) inv[a] = g.inverse(a);
+  }
+  BlockKey key(int which) const {
+    switch (which) {
+      case 0:
+        return [this](int r, int c) { return G.mul(inv[r], c); };
+      case 1:
+        return [this](int r, int c) { return G.mul(c, inv[r]); };
+      case 2:
+        return [this](int r, int c) { return G.mul(r, c); };
+      default:
+        return [this](int r, int c) { return G.mul(c, r); };
+    }
+  }
+};
+
+const char* kTableKeyNames[4] = {"r^-1 c", "c r^-1", "r c", "c r"};
+
+// circ_dev: the better quotient key (group algebra of the right or left regular
+// representation); circ_dev_rev: the better product key; the spectrum over the best of all.
+void table_block(BlockReport& r, const MatrixXd& B, const FiniteGroup& G) {
+  const TableKeys keys(G);
+  double dev[4];
+  for (int k = 0; k < 4; ++k) dev[k] = keyed_deviation(B, keys.key(k));
+  r.circ_dev = std::min(dev[0], dev[1]);
+  r.circ_dev_rev = std::min(dev[2], dev[3]);
+  const int best = int(std::min_element(dev, dev + 4) - dev);
+  r.key = kTableKeyNames[best];
+  r.spectrum = element_spectrum(B, keys.key(best));
+}
+
+}  // namespace
 
 std::vector<BlockReport> block_reports(const MatrixXd& M, const BlockLayout& L) {
   std::vector<BlockReport> out;
@@ -129,9 +201,13 @@ std::vector<BlockReport> block_reports(const MatrixXd& M, const BlockLayout& L) 
       const MatrixXd B = slot_block(M, L, rs, cs);
       r.norm_share = B.squaredNorm();
       total += r.norm_share;
-      r.circ_dev = group_circulant_deviation(B, L.group, false);
-      r.circ_dev_rev = group_circulant_deviation(B, L.group, true);
-      r.spectrum = fourier_spectrum(B, L.group);
+      if (L.table.order() > 0) {
+        table_block(r, B, L.table);
+      } else {
+        r.circ_dev = group_circulant_deviation(B, L.group, false);
+        r.circ_dev_rev = group_circulant_deviation(B, L.group, true);
+        r.spectrum = fourier_spectrum(B, L.group);
+      }
       out.push_back(r);
     }
   for (BlockReport& r : out) r.norm_share /= std::max(total, 1e-300);
@@ -203,7 +279,7 @@ VectorXd group_coefficients(const Eigen::Ref<const MatrixXd>& M, const DihedralG
     const std::vector<int> perm = subspace_perm(G, pos, e);
     double dot = 0;  // <M, R_e>_F = sum_i M(pi(i), i), since R_e has its ones at (pi(i), i)
     for (size_t i = 0; i < perm.size(); ++i) dot += M(at[perm[i]], at[i]);
-    alpha(e) = dot / (2.0 * G.n);
+    alpha(e) = dot / double(G.coords.size());
   }
   return alpha;
 }
@@ -219,11 +295,36 @@ MatrixXd group_projection(const VectorXd& alpha, const DihedralGroup& G) {
   return P;
 }
 
+namespace {
+
+// <R_g, R_h>_F for all pairs: the coordinates where g and h agree.
+MatrixXd permutation_gram(const DihedralGroup& G) {
+  const int E = G.elements();
+  MatrixXd gram = MatrixXd::Zero(E, E);
+  for (int g = 0; g < E; ++g)
+    for (int h = g; h < E; ++h) {
+      int agree = 0;
+      for (int i : G.coords) agree += G.image(i, g) == G.image(i, h);
+      gram(g, h) = gram(h, g) = agree;
+    }
+  return gram;
+}
+
+}  // namespace
+
 double group_algebra_distance(const MatrixXd& M, const DihedralGroup& G) {
   const MatrixXd S = restrict_to_group(M, G);
   const double norm = S.norm();
   if (norm == 0) return 0;
-  return (S - group_projection(group_coefficients(M, G), G)).norm() / norm;
+  VectorXd coef = group_coefficients(M, G);
+  // Dih(A) acts freely, so its R_g are orthogonal and alpha is the projection's coefficient
+  // vector; where some g and h agree on a coordinate (a -> -a fixes 0) they overlap and the
+  // projection onto their span is the least-squares fit (R_g may even be dependent).
+  const MatrixXd gram = permutation_gram(G);
+  const double dim = double(G.coords.size());
+  if (!gram.isApprox(dim * MatrixXd::Identity(gram.rows(), gram.cols())))
+    coef = gram.completeOrthogonalDecomposition().solve(dim * coef);
+  return (S - group_projection(coef, G)).norm() / norm;
 }
 
 std::vector<int> generated_subgroup(const DihedralGroup& G, const std::vector<int>& gens) {
