@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -19,15 +20,17 @@ namespace {
 
 struct TrainCliOptions {
   std::string task = "add";
-  int p = 61;
+  std::string group;  // --task group: the group, as rfm grok --group (S4, D5, 3x7, ...)
+  int p = 61;         // for --task group: |G|, set from the group
   double frac = 0.5;
   uint64_t split_seed = 0;  // seed of the random split (as `rfm grok --seed`)
   int64_t init_seed = -1;   // seed of initialisation and batch order (-1: the split seed)
   std::string split_from;   // run directory whose split.npz to reuse
   std::string loss = "mse";
   TrainOptions train;
-  std::string augment = "none";  // none or commutative (docs/algorithms.md 1.2)
-  std::string init_from;         // run directory with a transformer's <tensor>.npy files
+  std::string augment = "none";            // none or commutative (docs/algorithms.md 1.2)
+  std::string multitask_split = "paired";  // as rfm grok --multitask-split
+  std::string init_from;                   // run directory with a transformer's <tensor>.npy files
   std::string transfer = "embedding";
   int tokens = 0;        // limited tokens: operands in 0..tokens-1 (0: all p residues)
   double stop_at = 0.0;  // stop at the first logged epoch with test acc >= this (0: never)
@@ -37,24 +40,80 @@ struct TrainCliOptions {
 };
 
 std::string default_out(const TrainCliOptions& o) {
-  return timestamped_out(strfmt("%s-p%d-%s", o.task.c_str(), o.p, to_string(o.train.model)));
+  std::string task = o.group.empty() ? o.task : o.task + "-" + o.group;
+  for (char& ch : task)  // polynomials, lists and groups: keep the name shell-friendly
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '_';
+  return timestamped_out(strfmt("%s-p%d-%s", task.c_str(), o.p, to_string(o.train.model)));
 }
 
-// The data set of --task: a modular operation, a polynomial or system (binary tasks, two
-// operands in 0..p-1, as every neural model here reads them). Multitask and composition tasks
-// have a third input slot, which the models do not take.
-Dataset training_task(const std::string& task, int p) {
-  Dataset ds = make_task(task, p);
-  RFM_CHECK(ds.inputs.one_hot() && ds.inputs.hot.cols() == 2 && ds.inputs.d == 2 * p && ds.c <= p,
-            "rfm train --task '%s': the neural models take two operands in 0..p-1 (add, sub, "
-            "mul, div, system or a polynomial in x and y); multitask and compose tasks run with "
-            "rfm grok only",
-            task.c_str());
-  return ds;
+// "add mod 61", "group S4 (order 24)": the task in messages.
+std::string task_text(const std::string& task, const std::string& group, int p) {
+  if (task == "group") return strfmt("group %s (order %d)", group.c_str(), p);
+  return strfmt("%s mod %d", task.c_str(), p);
+}
+
+// The data set of --task, built as rfm grok builds it, and what the models need to know of it.
+struct TrainTask {
+  Dataset ds;
+  bool abelian = true;  // a * b = b * a for a group task (embed2d's e_a + e_b needs it)
+  bool cyclic = true;   // the symbols are Z_p in order (Z_n for a one-factor group)
+  int selectors = 0;    // multitask: the number of tasks (slot 2 is the selector)
+  int slots() const { return int(ds.inputs.hot.cols()); }
+};
+
+// --task group takes its p from the group (p = |G| symbols per slot, as rfm grok does, so that
+// config.json and --split-from agree with a grok run); every other task is make_task's.
+TrainTask training_task(TrainCliOptions& o) {
+  TrainTask t;
+  if (o.task == "group") {
+    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. 3x7, S4, D5 or table:FILE)");
+    if (is_abelian_product_spec(o.group)) {
+      const AbelianGroup A = parse_abelian_group(o.group);
+      t.ds = make_group_task(A);
+      t.cyclic = A.factors.size() == 1;
+    } else {
+      const FiniteGroup G = parse_group(o.group);
+      t.ds = make_group_task(G);
+      t.abelian = G.is_abelian();
+      t.cyclic = false;
+    }
+    o.p = t.ds.p;
+  } else {
+    RFM_CHECK(o.group.empty(), "--group %s needs --task group (not %s)", o.group.c_str(),
+              o.task.c_str());
+    t.ds = make_task(o.task, o.p);
+  }
+  const size_t tasks = multitask_names(t.ds).size();
+  t.selectors = tasks > 1 ? int(tasks) : 0;
+  return t;
+}
+
+// Models and options that take only some task forms; one line saying why for the others.
+void check_task_form(const TrainCliOptions& o, const TrainTask& t) {
+  const std::string what =
+      o.task == "group" ? "--task group --group " + o.group : "--task " + o.task;
+  RFM_CHECK(o.train.model != Model::embed2d || t.slots() == 2,
+            "rfm train --model embed2d %s: the embedding model sums two operand embeddings "
+            "(h = e_a + e_b), and multitask and compose inputs have three slots; use mlp or "
+            "transformer",
+            what.c_str());
+  RFM_CHECK(o.train.model != Model::embed2d || t.abelian,
+            "rfm train --model embed2d %s: the group is not abelian, and h = e_a + e_b is "
+            "symmetric in a and b, so the model cannot tell a * b from b * a; use mlp or "
+            "transformer",
+            what.c_str());
+  RFM_CHECK(o.tokens == 0 || (t.slots() == 2 && o.task != "group"),
+            "--tokens %d with %s: limited tokens keep the operands 0..K-1 of Z_p, so they need "
+            "a two-operand task mod p (not a group, multitask or compose task)",
+            o.tokens, what.c_str());
+  RFM_CHECK(o.multitask_split == "paired" || t.selectors > 0,
+            "--multitask-split %s needs a multitask (--task A,B), not %s",
+            o.multitask_split.c_str(), what.c_str());
 }
 
 // The split of an earlier run: split.npz (train, test) and, when present, its config.json's
-// task and p, which must agree with ours.
+// task, group and p, which must agree with ours (runs without a group field are not group
+// tasks).
 Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
   namespace fs = std::filesystem;
   const std::string path = dir + "/split.npz";
@@ -62,10 +121,13 @@ Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
   if (fs::exists(dir + "/config.json")) {
     std::ifstream in(dir + "/config.json");
     const nlohmann::json cfg = nlohmann::json::parse(in);
-    if (cfg.contains("task") && cfg.contains("p"))
-      RFM_CHECK(cfg["task"] == o.task && cfg["p"] == o.p,
-                "--split-from %s is a split of %s mod %d, but this run is %s mod %d", dir.c_str(),
-                cfg["task"].get<std::string>().c_str(), cfg["p"].get<int>(), o.task.c_str(), o.p);
+    if (cfg.contains("task") && cfg.contains("p")) {
+      const std::string task = cfg["task"], group = cfg.value("group", "");
+      const int p = cfg["p"];
+      RFM_CHECK(task == o.task && group == o.group && p == o.p,
+                "--split-from %s is a split of %s, but this run is %s", dir.c_str(),
+                task_text(task, group, p).c_str(), task_text(o.task, o.group, o.p).c_str());
+    }
   }
   Split s;
   for (const char* name : {"train", "test"}) {
@@ -77,6 +139,20 @@ Split split_from_run(const std::string& dir, const TrainCliOptions& o, int N) {
   }
   RFM_CHECK(!s.train.empty(), "--split-from %s has an empty training set", dir.c_str());
   return s;
+}
+
+// With --split-from, the task, group and p that are not given come from that run's
+// config.json (when it has one), so that `--split-from RUN` alone trains on RUN's task.
+void adopt_split_task(TrainCliOptions& o, const CLI::App& sub) {
+  const std::string cfg_path = o.split_from + "/config.json";
+  if (o.split_from.empty() || !std::filesystem::exists(cfg_path)) return;
+  std::ifstream in(cfg_path);
+  const nlohmann::json cfg = nlohmann::json::parse(in, nullptr, false);
+  RFM_CHECK(!cfg.is_discarded(), "--split-from %s: config.json is not valid JSON",
+            o.split_from.c_str());
+  if (sub.count("--task") == 0 && cfg.contains("task")) o.task = cfg["task"];
+  if (sub.count("--group") == 0 && cfg.contains("group")) o.group = cfg["group"];
+  if (sub.count("--p") == 0 && cfg.contains("p")) o.p = cfg["p"];
 }
 
 // Tensors transferred from a grokked transformer (Park et al. 2024, docs/algorithms.md 5.2;
@@ -118,6 +194,15 @@ Split limited_token_split(const Dataset& ds, int K, double frac, uint64_t seed) 
   return s;
 }
 
+// The split of --frac and --seed, drawn as rfm grok draws it (a multitask pairs its tasks
+// unless --multitask-split independent), so that the same seed gives grok's split.
+Split own_split(const TrainCliOptions& o, const TrainTask& t) {
+  if (o.tokens > 0) return limited_token_split(t.ds, o.tokens, o.frac, o.split_seed);
+  if (t.selectors > 0 && o.multitask_split == "paired")
+    return paired_multitask_split(t.ds, o.frac, o.split_seed);
+  return random_split(t.ds.N(), o.frac, o.split_seed);
+}
+
 std::vector<int> pick(const std::vector<int>& labels, const std::vector<int>& idx) {
   std::vector<int> out;
   for (int i : idx) out.push_back(labels[i]);
@@ -130,6 +215,7 @@ nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Sp
           {"version", RFM_VERSION},
           {"model", to_string(t.model)},
           {"task", o.task},
+          {"group", o.group},
           {"p", o.p},
           {"frac", o.frac},
           {"split_seed", o.split_seed},
@@ -156,6 +242,7 @@ nlohmann::json config_json(const TrainCliOptions& o, const Dataset& ds, const Sp
           {"embed_scale", t.embed_scale},
           {"loss", o.loss},
           {"augment", o.augment},
+          {"multitask_split", o.multitask_split},
           {"tokens", o.tokens == 0 ? o.p : o.tokens},
           {"stop_at", o.stop_at},
           {"init_from", o.init_from},
@@ -248,16 +335,16 @@ void run_train(TrainCliOptions o) {
   o.train.seed = o.init_seed >= 0 ? uint64_t(o.init_seed) : o.split_seed;
   o.train.mlp.loss = o.loss == "mse" ? Loss::mse : Loss::cross_entropy;
   RFM_CHECK(o.stop_at >= 0.0 && o.stop_at <= 1.0, "--stop-at %g must be in [0, 1]", o.stop_at);
+  const TrainTask task = training_task(o);  // sets o.p = |G| for a group
+  const Dataset& ds = task.ds;
+  check_task_form(o, task);
   RFM_CHECK(o.tokens == 0 || (o.tokens >= 2 && o.tokens <= o.p),
             "--tokens %d must be in 2..%d (p; the operands are 0..K-1)", o.tokens, o.p);
   RFM_CHECK(o.tokens == 0 || o.split_from.empty(),
             "--tokens and --split-from do not combine (the reused split fixes the pairs)");
-  const Dataset ds = training_task(o.task, o.p);
   const bool has_op = is_op_name(o.task);
   const Op op = has_op ? op_from_string(o.task) : Op::add;
-  Split split = !o.split_from.empty() ? split_from_run(o.split_from, o, ds.N())
-                : o.tokens > 0        ? limited_token_split(ds, o.tokens, o.frac, o.split_seed)
-                                      : random_split(ds.N(), o.frac, o.split_seed);
+  Split split = o.split_from.empty() ? own_split(o, task) : split_from_run(o.split_from, o, ds.N());
   const int n_augmented = o.augment == "commutative" ? augment_commutative(split, ds) : 0;
   if (n_augmented > 0 && o.tokens > 0)  // the augmented split's test is every other pair
     split.test.erase(std::remove_if(split.test.begin(), split.test.end(),
@@ -273,7 +360,9 @@ void run_train(TrainCliOptions o) {
                    ds.c,
                    o.p,
                    op,
-                   has_op};
+                   has_op,
+                   task.selectors,
+                   task.cyclic};
   if (o.out.empty()) o.out = default_out(o);
   namespace fs = std::filesystem;
   RFM_CHECK(!fs::exists(o.out) || o.force,
@@ -285,8 +374,8 @@ void run_train(TrainCliOptions o) {
 
   const TrainOptions& t = o.train;
   std::string head =
-      strfmt("rfm train: %s on %s mod %d (%zu train, %zu test), split %s\n", to_string(t.model),
-             o.task.c_str(), o.p, split.train.size(), split.test.size(),
+      strfmt("rfm train: %s on %s (%zu train, %zu test), split %s\n", to_string(t.model),
+             task_text(o.task, o.group, o.p).c_str(), split.train.size(), split.test.size(),
              o.split_from.empty()
                  ? strfmt("frac %g seed %llu", o.frac, (unsigned long long)o.split_seed).c_str()
                  : ("from " + o.split_from).c_str());
@@ -300,8 +389,11 @@ void run_train(TrainCliOptions o) {
                                           t.embed2d.F, ds.c));
   else
     head += settings_line("model", strfmt("1 layer, d_model %d, %d heads, d_mlp %d, "
-                                          "cross-entropy on the last token",
-                                          t.transformer.C, t.transformer.NH, t.transformer.F));
+                                          "cross-entropy on the last token%s",
+                                          t.transformer.C, t.transformer.NH, t.transformer.F,
+                                          task.slots() == 2    ? ""
+                                          : task.selectors > 0 ? ", tokens [a, b, task, =]"
+                                                               : ", tokens [a, b, c, =]"));
   head +=
       settings_line("optimiser", strfmt("AdamW lr %g, weight decay %g, betas (%g, %g), batch %d, "
                                         "%d epochs, warm-up %d steps",
@@ -345,7 +437,7 @@ static void setup_train(CLI::App& app) {
   auto o = std::make_shared<TrainCliOptions>();
   TrainOptions& t = o->train;
   CLI::App* sub = app.add_subcommand(
-      "train", "A neural baseline on a modular task and split: live table, run directory");
+      "train", "A neural baseline on a task and split of rfm grok: live table, run directory");
   sub->footer(
       "Defaults by model (shown above: the MLP's; an option given on the command line always "
       "wins):\n"
@@ -354,21 +446,46 @@ static void setup_train(CLI::App& app) {
       "  embed2d      p 17, frac 0.8, full batch, lr 0.003, weight decay 0.1, 5000 epochs,\n"
       "               log every 500, width 64, loss ce\n"
       "config.json of the run records every value used.\n\n"
+      "Tasks by model (--task as in rfm grok; the data set, split and config.json fields are "
+      "grok's):\n"
+      "  mlp          every task: it reads the concatenated one-hot input x (d = 2p for two\n"
+      "               operands, 2p + T for a multitask of T tasks, 3p for compose)\n"
+      "  transformer  every task: two operands are tokens [a, b, =] (vocabulary p + 1), compose\n"
+      "               [a, b, c, =], a multitask [a, b, task, =] with one extra token per task\n"
+      "  embed2d      two operands only (mod p, polynomials, system, abelian groups): it sums\n"
+      "               the two embeddings, h = e_a + e_b, so it has no third slot and cannot\n"
+      "               tell a * b from b * a in a non-abelian group\n"
+      "  Fourier measures (transformer gini, key, restr_loss, excl_loss; embed2d top_k) need\n"
+      "  two operands in Z_p order: NaN for groups (except a cyclic --group n), multitask and\n"
+      "  compose.\n"
+      "  --tokens needs a two-operand task mod p; --augment commutative any commutative task.\n\n"
       "Examples:\n"
       "  rfm train --model mlp --split-from runs/add61 --epochs 100   the split of an rfm grok "
       "run\n"
-      "  rfm train --model transformer --p 113 --frac 0.3 --epochs 20000 --log-every 100");
+      "  rfm train --model transformer --p 113 --frac 0.3 --epochs 20000 --log-every 100\n"
+      "  rfm train --task group --group S4 --frac 0.9 --width 256 --epochs 100   a non-abelian "
+      "group");
   add_enum_option(
       *sub, "--model", t.model,
       {{"mlp", Model::mlp}, {"transformer", Model::transformer}, {"embed2d", Model::embed2d}},
       "Network: mlp f(x) = W2 (W1 x)^2 (Mallinar et al.), transformer (Nanda et al.), "
       "embed2d (2-D embeddings, Musat)");
   sub->add_option("--task", o->task,
-                  "Binary task mod p: add, sub, mul, div, system, or a polynomial in x and y such "
-                  "as \"x^2+y^2\" (task measures such as circ_dev need add, sub, mul or div; "
-                  "multitask and compose tasks have three inputs and run with rfm grok only)")
+                  "add, sub, mul, div (div: input (a*b, b), label a), group (see --group), system "
+                  "(input (a+b, a-b), label a), compose:OP1,OP2 ((a OP1 b) OP2 c), a polynomial "
+                  "in x and y (\"x^2+y^2\"), or a comma list of these binary tasks (multitask, "
+                  "e.g. add,mul); as rfm grok --task (task measures such as circ_dev need add, "
+                  "sub, mul or div)")
       ->capture_default_str();
-  sub->add_option("--p", o->p, "Modulus (a prime)")->capture_default_str();
+  sub->add_option("--p", o->p, "Modulus (a prime); --task group takes p = |G| from the group")
+      ->capture_default_str();
+  sub->add_option("--group", o->group,
+                  "--task group: abelian product n1xn2x... (e.g. 3x7), S<n> (n <= 6), D<n> "
+                  "(order 2n), perm:G1;G2 (image lists) or table:FILE (Cayley table), as rfm grok "
+                  "--group");
+  add_choice_option(*sub, "--multitask-split", o->multitask_split, {"paired", "independent"},
+                    "Multitask (--task A,B): paired (a pair (a, b) trains every task or none) or "
+                    "independent, as rfm grok --multitask-split");
   sub->add_option("--frac", o->frac, "Fraction of all pairs used for training, in (0, 1]")
       ->capture_default_str();
   sub->add_option("--seed", o->split_seed,
@@ -376,7 +493,8 @@ static void setup_train(CLI::App& app) {
                   "given, of the initialisation and batch order")
       ->capture_default_str();
   sub->add_option("--split-from", o->split_from,
-                  "Reuse the exact split of a run directory (its split.npz)");
+                  "Reuse the exact split of a run directory (its split.npz); --task, --group and "
+                  "--p default to that run's");
   sub->add_option("--epochs", t.epochs, "Passes over the training set")->capture_default_str();
   sub->add_option("--lr", t.adamw.lr, "AdamW learning rate")->capture_default_str();
   sub->add_option("--weight-decay", t.adamw.weight_decay, "AdamW decoupled weight decay")
@@ -411,7 +529,7 @@ static void setup_train(CLI::App& app) {
       ->capture_default_str();
   add_choice_option(*sub, "--augment", o->augment, {"none", "commutative"},
                     "commutative: add (b, a) for every training pair (a, b), removed from test "
-                    "(add and mul only)");
+                    "(commutative tasks only: add, mul, abelian groups, ...)");
   sub->add_option("--init-from", o->init_from,
                   "Transformer: start from tensors of this run directory (see --transfer)");
   add_choice_option(*sub, "--transfer", o->transfer, {"embedding", "block"},
@@ -435,6 +553,7 @@ static void setup_train(CLI::App& app) {
   // The transformer's published settings differ from the MLP's (docs/algorithms.md 5): full
   // batch, beta2 0.98, 10 warm-up steps, cross-entropy. They apply unless given explicitly.
   sub->callback([o, sub] {
+    adopt_split_task(*o, *sub);
     if (o->train.model == Model::transformer) {
       if (sub->count("--batch") == 0) o->train.batch = 0;
       if (sub->count("--beta2") == 0) o->train.adamw.beta2 = 0.98;

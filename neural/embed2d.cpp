@@ -166,7 +166,7 @@ double since(Clock::time_point t0) {
 // Token pairs [a, b] of one-hot pairs (slot 0 = a, slot 1 = p + b).
 std::vector<int> pair_tokens(const Inputs& X, int p) {
   RFM_CHECK(X.one_hot() && X.hot.cols() == 2 && X.d == 2 * p,
-            "the embedding model needs one-hot pairs of a modular task (2 slots, d = 2p)");
+            "the embedding model needs two one-hot operands (2 slots, d = 2p)");
   std::vector<int> tok;
   for (int i = 0; i < X.n(); ++i) {
     tok.push_back(X.hot(i, 0));
@@ -193,17 +193,19 @@ void embed2d_evaluate(Embed2d<T>& m, const std::vector<int>& tok, const std::vec
 }
 
 // Shape of the embedding P (C, N) (neural.h): on a circle radius_cv is 0; on an ordered circle
-// the top frequency's share is 1; the Gram matrix P^T P of a circle is circulant.
-void shape_measures(const MatrixXd& P, EpochStats& st) {
+// the top frequency's share is 1; the Gram matrix P^T P of a circle is circulant. Frequencies
+// and circulance need the symbols in the order of Z_N (cyclic); a group's indices are not.
+void shape_measures(const MatrixXd& P, bool cyclic, EpochStats& st) {
   const int N = int(P.cols());
-  double cv = kNaN, share = kNaN;
+  double cv = kNaN, share = kNaN, gram_dev = kNaN;
   int k = -1;
   if (P.rows() == 2) cv = radius_cv(P);
-  if (N >= 3 && N % 2 == 1) top_frequency(P, k, share);
+  if (cyclic && N >= 3 && N % 2 == 1) top_frequency(P, k, share);
+  if (cyclic) gram_dev = circulant_deviation(P.transpose() * P, false);
   st.measures.push_back({"radius_cv", cv});
   st.measures.push_back({"top_freq", k > 0 ? double(k) : kNaN});
   st.measures.push_back({"top_freq_share", share});
-  st.measures.push_back({"embed_gram_circ_dev", circulant_deviation(P.transpose() * P, false)});
+  st.measures.push_back({"embed_gram_circ_dev", gram_dev});
 }
 
 template <typename T>
@@ -244,7 +246,7 @@ TrainSummary train_embed2d_t(const TrainOptions& o, const NeuralProblem& pb,
     embed2d_evaluate(model, tok_tr, pb.y_train, st.train_loss, st.train_acc);
     embed2d_evaluate(model, tok_te, pb.y_test, st.test_loss, st.test_acc);
     st.weight_norm = weight_norm(model.param_memory);
-    shape_measures(embedding(), st);
+    shape_measures(embedding(), pb.cyclic, st);
   };
   run_epochs(o, n, batch, false, gen, callbacks, step, measure, sum);
   const Embed2dParameters<T>& p = model.params;

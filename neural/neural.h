@@ -201,6 +201,8 @@ double pearson_correlation(const MatrixXd& A, const MatrixXd& B, bool nodiag);
 // LayerNorm. With one layer only the last position's residual stream reaches the loss (the
 // keys and values of earlier positions come from the embeddings), so the attention query, the
 // MLP and the unembedding run on the last position alone: exact, and T times less MLP work.
+// Three-slot inputs become four tokens: [a, b, c, =] for a composition, and [a, b, s, =] for a
+// multitask, whose selector t is token s = p + 1 + t (after =), so Vin = V = p + 1 + tasks.
 
 struct TransformerConfig {
   int T = 3;      // sequence length: [a, b, =]
@@ -538,6 +540,12 @@ struct NeuralProblem {
   Op op = Op::add;
   bool has_op =
       true;  // the task is op (add, sub, mul, div); else measures that need it are left out
+  // Multitask (data.h make_multitask): the number of tasks, whose selector sits in slot 2 as
+  // coordinate 2p + t; 0 for every other task (slot 2, if any, is a third operand 2p + c).
+  int selectors = 0;
+  // Symbol u of a slot is the residue u of Z_p, so the Fourier measures on Z_p mean something;
+  // false for groups other than Z_n, whose indices have no such order.
+  bool cyclic = true;
 };
 
 using EpochCallback = std::function<Decision(const EpochStats&)>;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <random>
 
 #include "neural/neural.h"
@@ -297,14 +298,21 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Token sequences [a, b, =] of one-hot pairs (slot 0 = a, slot 1 = p + b); = is token p.
-std::vector<int> pair_tokens(const Inputs& X, int p) {
-  RFM_CHECK(X.one_hot() && X.hot.cols() == 2 && X.d == 2 * p,
-            "the transformer needs one-hot pairs of a modular task (2 slots, d = 2p)");
+// Token sequences of one-hot inputs, slot s holding coordinate s*p + symbol: [a, b, =] for a
+// pair (= is token p), [a, b, c, =] for three operands (compose), and [a, b, p + 1 + t, =] for a
+// multitask, whose selector 2p + t gets a token of its own after =. Tokens per sequence: slots
+// + 1. The pair path is the one of Nanda et al. (tokens a, b, p), unchanged.
+std::vector<int> input_tokens(const Inputs& X, int p, int selectors) {
+  const int slots = X.one_hot() ? int(X.hot.cols()) : 0;
+  const int d = selectors > 0 ? 2 * p + selectors : slots * p;
+  RFM_CHECK((slots == 2 && selectors == 0) || slots == 3,
+            "the transformer needs one-hot inputs of 2 or 3 slots (got %d)", slots);
+  RFM_CHECK(X.d == d, "the transformer's inputs have d = %d, expected %d for p = %d", X.d, d, p);
   std::vector<int> tok;
   for (int i = 0; i < X.n(); ++i) {
     tok.push_back(X.hot(i, 0));
     tok.push_back(X.hot(i, 1) - p);
+    if (slots == 3) tok.push_back(X.hot(i, 2) - 2 * p + (selectors > 0 ? p + 1 : 0));
     tok.push_back(p);
   }
   return tok;
@@ -415,6 +423,11 @@ void all_pairs(Transformer<T>& m, int p, MatrixXd& acts, MatrixXd& L) {
   }
 }
 
+// The Fourier measures' names, in metrics.csv order.
+const char* const kFourierNames[] = {"fourier_gini",  "freq_sparsity",      "coef_ratio",
+                                     "n_key_freqs",   "key_freq_top",       "restricted_loss",
+                                     "excluded_loss", "embed_gram_circ_dev"};
+
 // Appends the Fourier measures to st (every name always, NaN where not defined: the restricted
 // and excluded losses need add or sub) and keeps the final key frequencies and Gram matrix.
 template <typename T>
@@ -435,14 +448,22 @@ void fourier_measures(Transformer<T>& m, const NeuralProblem& pb, const std::vec
       for (int b = 0; b < p; ++b) labels[a * p + b] = ((a + sign * b) % p + p) % p;
     fl = fourier_losses(L, labels, in_train, sum.key_frequencies, p, sign);
   }
-  st.measures.push_back({"fourier_gini", gini_coefficient(f.total())});
-  st.measures.push_back({"freq_sparsity", frequency_sparsity(f)});
-  st.measures.push_back({"coef_ratio", coefficient_ratio(f)});
-  st.measures.push_back({"n_key_freqs", double(sum.key_frequencies.size())});
-  st.measures.push_back({"key_freq_top", double(sum.key_frequencies.front())});
-  st.measures.push_back({"restricted_loss", fl.restricted});
-  st.measures.push_back({"excluded_loss", fl.excluded});
-  st.measures.push_back({"embed_gram_circ_dev", circulant_deviation(sum.embed_gram, false)});
+  const double values[] = {gini_coefficient(f.total()),
+                           frequency_sparsity(f),
+                           coefficient_ratio(f),
+                           double(sum.key_frequencies.size()),
+                           double(sum.key_frequencies.front()),
+                           fl.restricted,
+                           fl.excluded,
+                           circulant_deviation(sum.embed_gram, false)};
+  for (size_t i = 0; i < std::size(values); ++i)
+    st.measures.push_back({kFourierNames[i], values[i]});
+}
+
+// Tasks without a pair of Z_p residues (groups, multitask, compose): the same columns, NaN, so
+// that metrics.csv has one layout for every task.
+void undefined_fourier_measures(EpochStats& st) {
+  for (const char* name : kFourierNames) st.measures.push_back({name, kNaN});
 }
 
 template <typename T>
@@ -452,28 +473,33 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
   const auto t_start = Clock::now();
   sum.precision_used = sizeof(T) == 8 ? "fp64" : "fp32";
   RFM_CHECK(pb.p > 0, "the transformer needs a modular task (p > 0)");
-  const std::vector<int> tok_tr = pair_tokens(pb.X_train, pb.p);
-  const std::vector<int> tok_te = pair_tokens(pb.X_test, pb.p);
+  const std::vector<int> tok_tr = input_tokens(pb.X_train, pb.p, pb.selectors);
+  const std::vector<int> tok_te = input_tokens(pb.X_test, pb.p, pb.selectors);
   const int n = int(pb.y_train.size()), n_te = int(pb.y_test.size());
   RFM_CHECK(n > 0, "no training points");
   TransformerConfig cfg = o.transformer;
-  cfg.T = 3;
-  cfg.Vin = cfg.V = pb.p + 1;
+  cfg.T = int(pb.X_train.hot.cols()) + 1;
+  cfg.Vin = cfg.V = pb.p + 1 + pb.selectors;
+  RFM_CHECK(pb.c <= cfg.V, "the transformer's %d outputs cannot hold %d classes", cfg.V, pb.c);
+  const int Tn = cfg.T;
   const int batch = o.batch == 0 ? n : std::min(o.batch, n);
   Transformer<T> model;
   transformer_init(model, cfg, std::max({batch, std::min(n_te, 4096), 1}), o.seed);
   Frozen<T> frozen;
   const std::vector<int> loaded = load_weights(model, o.init_weights);
   if (o.freeze_init) frozen.capture(model, loaded);
-  const bool fourier = o.fourier_measures && pb.p >= 3 && pb.p % 2 == 1;
-  std::vector<char> in_train(size_t(pb.p) * pb.p, 0);
-  for (int i = 0; i < n; ++i) in_train[size_t(tok_tr[3 * i]) * pb.p + tok_tr[3 * i + 1]] = 1;
+  // The Fourier measures run the model on all p^2 pairs [a, b, =] of Z_p (odd p).
+  const bool fourier_defined = Tn == 3 && pb.cyclic && pb.p >= 3 && pb.p % 2 == 1;
+  const bool fourier = o.fourier_measures && fourier_defined;
+  std::vector<char> in_train(fourier ? size_t(pb.p) * pb.p : 0, 0);
+  if (fourier)
+    for (int i = 0; i < n; ++i) in_train[size_t(tok_tr[3 * i]) * pb.p + tok_tr[3 * i + 1]] = 1;
 
   std::mt19937_64 gen(o.seed ^ 0x9e3779b97f4a7c15ull);
-  std::vector<int> tb(size_t(batch) * 3), yb(batch);
+  std::vector<int> tb(size_t(batch) * Tn), yb(batch);
   auto step = [&](const int* idx, int B, double lr) {
     for (int j = 0; j < B; ++j) {
-      std::copy_n(tok_tr.begin() + size_t(idx[j]) * 3, 3, tb.begin() + size_t(j) * 3);
+      std::copy_n(tok_tr.begin() + size_t(idx[j]) * Tn, Tn, tb.begin() + size_t(j) * Tn);
       yb[j] = pb.y_train[idx[j]];
     }
     transformer_forward(model, tb.data(), yb.data(), B);
@@ -487,6 +513,7 @@ TrainSummary train_transformer_t(const TrainOptions& o, const NeuralProblem& pb,
     transformer_evaluate(model, tok_te, pb.y_test, st.test_loss, st.test_acc);
     st.weight_norm = weight_norm(model.param_memory);
     if (fourier) fourier_measures(model, pb, in_train, st, sum);
+    if (o.fourier_measures && !fourier_defined) undefined_fourier_measures(st);
   };
   run_epochs(o, n, batch, false, gen, callbacks, step, measure, sum);
   sum.weights = export_weights(model);
