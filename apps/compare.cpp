@@ -1,8 +1,17 @@
-// `rfm compare RFM_RUN NEURAL_RUN`: an RFM run beside a neural run on the same task: their
-// progress side by side, the Pearson correlation (full and without diagonals) of RFM's M_final
-// with the network's NFM and sqrt(AGOP), and the circulant deviation of each (docs/algorithms.md
-// 3.1 and 5.1).
+// `rfm compare RUN_A RUN_B`: any two learners on one task (RFM, MLP, transformer, embed2d):
+// their progress on a common axis (the fraction of each run) with the transition points, the
+// Pearson correlation of their feature matrices on the inputs, and block by block the share,
+// circulant deviation and spectrum of each (docs/algorithms.md 3.1, 3.2 and 5.1).
+//
+// The feature matrix of each learner on the inputs x = e_a (+) e_b (project definitions):
+// - RFM: M_final;
+// - MLP: its NFM W1^T W1 and sqrt(AGOP);
+// - transformer: the Gram matrix W_in^T W_in of its position-summed input map, W_in e_(slot s,
+//   symbol u) = W_E e_u + W_pos e_s (what the residual stream receives), whose diagonal blocks
+//   are the token-embedding Gram W_E^T W_E shifted by the position;
+// - embed2d: the Gram matrix of its 2-D embedding, shared by both slots.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,20 +19,25 @@
 
 #include "apps/commands.h"
 #include "neural/neural.h"
+#include "rfm/rfm.h"
 
 namespace rfm {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 struct CompareOptions {
-  std::string rfm_run, neural_run;
+  std::string run_a, run_b;
   std::string out;  // optional compare.json
 };
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   RFM_CHECK(in.good(), "cannot read %s", path.c_str());
-  return nlohmann::json::parse(in);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  RFM_CHECK(!j.is_discarded(), "%s is not valid JSON", path.c_str());
+  return j;
 }
 
 // A metrics.csv as named columns of numbers (non-numeric cells become NaN).
@@ -58,84 +72,303 @@ Table read_csv(const std::string& path) {
     }
     t.rows.push_back(row);
   }
+  RFM_CHECK(!t.rows.empty(), "%s has no rows", path.c_str());
   return t;
 }
 
-std::string progress_table(const Table& r, const Table& n) {
-  std::string out = "  RFM  iter  train_acc  test_acc  |  network  epoch  train_acc  test_acc\n";
-  const size_t rows = std::max(r.rows.size(), n.rows.size());
-  for (size_t i = 0; i < rows; ++i) {
-    out += i < r.rows.size() ? strfmt("%10d  %9.4f  %8.4f", int(r.get(i, "iter")),
-                                      r.get(i, "train_acc"), r.get(i, "test_acc"))
-                             : std::string(31, ' ');
-    out += "  |";
-    if (i < n.rows.size())
-      out += strfmt("  %12d  %9.4f  %8.4f", int(n.get(i, "epoch")), n.get(i, "train_acc"),
-                    n.get(i, "test_acc"));
-    out += "\n";
+// --- One learner ------------------------------------------------------------------------------
+
+struct Learner {
+  std::string dir, kind, x;  // kind: rfm, mlp, transformer, embed2d; x: iter or epoch
+  nlohmann::json cfg, summary;
+  Table curve;
+  std::vector<std::pair<std::string, MatrixXd>> inputs;  // (d, d) feature matrices
+  MatrixXd embed_gram;           // (q, q) token-embedding Gram (transformer, embed2d), else empty
+  int transition[2] = {-1, -1};  // first x with test acc >= 0.5, >= 0.99 (-1: never)
+
+  double length() const { return curve.get(curve.rows.size() - 1, x); }
+  std::string label(const std::string& matrix) const { return kind_name() + " " + matrix; }
+  std::string kind_name() const { return kind == "rfm" ? "RFM" : kind; }
+};
+
+MatrixXd load(const std::string& dir, const char* name) {
+  const std::string path = dir + "/" + name + ".npy";
+  RFM_CHECK(fs::exists(path), "%s has no %s.npy", dir.c_str(), name);
+  return npy_load(path);
+}
+
+// W_in^T W_in with W_in = [W_E[:, 0:q] + W_pos e_0 1^T, W_E[:, 0:q] + W_pos e_1 1^T]: (2q, 2q).
+MatrixXd input_gram(const MatrixXd& W_E, const MatrixXd& W_pos, int q) {
+  RFM_CHECK(W_E.cols() >= q && W_pos.cols() >= 2 && W_E.rows() == W_pos.rows(),
+            "W_E.npy (%dx%d) and W_pos.npy (%dx%d) do not fit %d symbols per slot", int(W_E.rows()),
+            int(W_E.cols()), int(W_pos.rows()), int(W_pos.cols()), q);
+  MatrixXd W(W_E.rows(), 2 * q);
+  for (int s = 0; s < 2; ++s) W.middleCols(s * q, q) = W_E.leftCols(q).colwise() + W_pos.col(s);
+  return W.transpose() * W;
+}
+
+void load_matrices(Learner& L, int d, int q) {
+  const bool two_slots = d == 2 * q;
+  if (L.kind == "rfm") {
+    L.inputs.push_back({"M_final", load(L.dir, "M_final")});
+  } else if (L.kind == "mlp") {
+    L.inputs.push_back({"NFM", load(L.dir, "NFM_final")});
+    L.inputs.push_back({"sqrt(AGOP)", sym_power(load(L.dir, "AGOP_final"), 0.5)});
+  } else if (L.kind == "transformer") {
+    if (two_slots)
+      L.inputs.push_back({"input Gram", input_gram(load(L.dir, "W_E"), load(L.dir, "W_pos"), q)});
+    if (fs::exists(L.dir + "/EmbedGram_final.npy")) L.embed_gram = load(L.dir, "EmbedGram_final");
+  } else if (L.kind == "embed2d") {
+    const MatrixXd E = load(L.dir, "embedding");
+    L.embed_gram = E.rows() >= q ? MatrixXd(E * E.transpose()) : MatrixXd(E.transpose() * E);
+    L.embed_gram = L.embed_gram.topLeftCorner(q, q).eval();
+    if (two_slots) {
+      MatrixXd G(2 * q, 2 * q);
+      G << L.embed_gram, L.embed_gram, L.embed_gram, L.embed_gram;
+      L.inputs.push_back({"embedding Gram", G});
+    }
+  }
+  for (const auto& [name, A] : L.inputs)
+    RFM_CHECK(A.rows() == d && A.cols() == d, "%s: %s is %dx%d, but the task has d = %d",
+              L.dir.c_str(), name.c_str(), int(A.rows()), int(A.cols()), d);
+}
+
+Learner load_learner(const std::string& dir) {
+  Learner L;
+  L.dir = dir;
+  L.cfg = read_json(dir + "/config.json");
+  L.summary = fs::exists(dir + "/summary.json") ? read_json(dir + "/summary.json")
+                                                : nlohmann::json::object();
+  const std::string command = L.cfg.value("command", "");
+  RFM_CHECK(command == "grok" || command == "train",
+            "%s is not a run of rfm grok or rfm train (config.json command '%s')", dir.c_str(),
+            command.c_str());
+  L.kind = command == "grok" ? "rfm" : L.cfg.value("model", "?");
+  L.x = command == "grok" ? "iter" : "epoch";
+  L.curve = read_csv(dir + "/metrics.csv");
+  for (int k = 0; k < 2; ++k) {
+    const std::string key = "first_" + L.x + "_test_acc_" + (k ? "0.99" : "0.5");
+    L.transition[k] = L.summary.value(key, -1);
+  }
+  return L;
+}
+
+// The row whose x is nearest to `target`.
+size_t row_at(const Learner& L, double target) {
+  size_t best = 0;
+  for (size_t i = 1; i < L.curve.rows.size(); ++i)
+    if (std::abs(L.curve.get(i, L.x) - target) < std::abs(L.curve.get(best, L.x) - target))
+      best = i;
+  return best;
+}
+
+// --- Reports ----------------------------------------------------------------------------------
+
+nlohmann::json num(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
+
+// The row nearest to a fraction of the run, as text and into j.
+std::string point(const Learner& L, double frac, nlohmann::json& j) {
+  const size_t i = row_at(L, frac * L.length());
+  const double x = L.curve.get(i, L.x), tr = L.curve.get(i, "train_acc"),
+               te = L.curve.get(i, "test_acc");
+  j = {{L.x, x}, {"train_acc", num(tr)}, {"test_acc", num(te)}};
+  return strfmt("%8d  %9.4f  %8.4f", int(x), tr, te);
+}
+
+// Rows at the same fraction of each run (0, 0.1, ..., 1), then at each transition point.
+std::string progress_table(const Learner& A, const Learner& B, nlohmann::json& j) {
+  std::string out = strfmt("progress at the same fraction of each run (A: %.0f %ss, B: %.0f %ss)\n",
+                           A.length(), A.x.c_str(), B.length(), B.x.c_str());
+  out += strfmt("  fraction  %8s  train_acc  test_acc  |  %8s  train_acc  test_acc\n",
+                ("A " + A.x).c_str(), ("B " + B.x).c_str());
+  for (int k = 0; k <= 10; ++k) {
+    nlohmann::json row = {{"fraction", k / 10.0}};
+    out += strfmt("  %8.1f  %s  |  %s\n", k / 10.0, point(A, k / 10.0, row["A"]).c_str(),
+                  point(B, k / 10.0, row["B"]).c_str());
+    j["progress"].push_back(row);
+  }
+  out += "\ntransitions (first test acc >= 0.5 and >= 0.99; fraction of the run)\n";
+  for (const Learner* L : {&A, &B}) {
+    const char* who = L == &A ? "A" : "B";
+    std::string line = strfmt("  %s %-12s", who, L->kind_name().c_str());
+    nlohmann::json tj = nlohmann::json::array();
+    for (int k = 0; k < 2; ++k) {
+      const int t = L->transition[k];
+      line += t < 0 ? strfmt("  %s never", k ? ">= 0.99" : ">= 0.5 ")
+                    : strfmt("  %s %s %d (%.2f)", k ? ">= 0.99" : ">= 0.5 ", L->x.c_str(), t,
+                             t / L->length());
+      tj.push_back(t < 0 ? nlohmann::json()
+                         : nlohmann::json{{L->x, t}, {"fraction", t / L->length()}});
+    }
+    out += line + "\n";
+    j["transitions"][who] = tj;
   }
   return out;
 }
 
-// The circulant deviation of each matrix's task block, printed and added to j.
-void circulant_table(const std::string& task, int p,
-                     const std::vector<std::pair<const char*, const MatrixXd*>>& mats,
-                     nlohmann::json& j) {
-  const Op op = op_from_string(task);
-  std::printf("\n  %-26s %10s %10s\n", "circulant deviation", "circ", "reversed");
-  for (const auto& [name, mat] : mats) {
-    const MatrixXd A = task_block(*mat, p, op);
-    const double c = circulant_deviation(A, false), r = circulant_deviation(A, true);
-    std::printf("  %-26s %10.3e %10.3e\n", name, c, r);
-    j["circ_dev"][name] = {{"circ", c}, {"reversed", r}};
+// Pearson correlation (full, without diagonals) of every matrix of A with every matrix of B,
+// and of an MLP's NFM with its own sqrt(AGOP).
+std::string correlations(const Learner& A, const Learner& B, nlohmann::json& j) {
+  std::vector<std::tuple<std::string, const MatrixXd*, const MatrixXd*>> pairs;
+  for (const auto& [na, ma] : A.inputs)
+    for (const auto& [nb, mb] : B.inputs) pairs.push_back({na + " vs " + nb, &ma, &mb});
+  for (const Learner* L : {&A, &B})
+    if (L->inputs.size() == 2)
+      pairs.push_back({L->inputs[0].first + " vs " + L->inputs[1].first, &L->inputs[0].second,
+                       &L->inputs[1].second});
+  if (pairs.empty()) return "";
+  std::string out = strfmt("\n  %-30s %8s %8s\n", "Pearson correlation", "full", "nodiag");
+  for (const auto& [name, a, b] : pairs) {
+    const double full = pearson_correlation(*a, *b, false), nod = pearson_correlation(*a, *b, true);
+    out += strfmt("  %-30s %8.4f %8.4f\n", name.c_str(), full, nod);
+    j["pearson"][name] = {{"full", num(full)}, {"nodiag", num(nod)}};
   }
+  return out;
+}
+
+std::string top_freqs(const Spectrum& s, size_t most) {
+  std::string out;
+  for (size_t i = 0; i < s.dominant.size() && i < most; ++i) {
+    const size_t c = std::find(s.freq.begin(), s.freq.end(), s.dominant[i]) - s.freq.begin();
+    out += strfmt("%s%d (%.2f)", i ? ", " : "", s.dominant[i], s.energy[c]);
+  }
+  return out.empty() ? "-" : out;
+}
+
+// Cosine of two spectra's energy vectors outside the constant class: 1 when both put their
+// energy on the same frequencies (or elements) in the same proportions.
+double spectrum_overlap(const Spectrum& a, const Spectrum& b) {
+  if (a.freq != b.freq) return kNaN;
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t c = 1; c < a.energy.size(); ++c) {
+    ab += a.energy[c] * b.energy[c];
+    aa += a.energy[c] * a.energy[c];
+    bb += b.energy[c] * b.energy[c];
+  }
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : kNaN;
+}
+
+// The first feature matrix of each learner, block by block over the task's group.
+std::string block_table(const Learner& A, const Learner& B, const RunTask& t, nlohmann::json& j) {
+  if (A.inputs.empty() || B.inputs.empty()) return "";
+  const BlockLayout layout = block_layout(t.G);
+  const auto& [na, ma] = A.inputs.front();
+  const auto& [nb, mb] = B.inputs.front();
+  const std::vector<BlockReport> ra = block_reports(ma, layout), rb = block_reports(mb, layout);
+  const bool table = layout.table.order() > 0;
+  std::string out = strfmt(
+      "\nblocks of A %s and B %s (%s; share of ||.||^2, circulant deviation "
+      "as in rfm inspect, %s)\n",
+      na.c_str(), nb.c_str(), t.name().c_str(),
+      table ? "strongest elements" : "dominant frequencies");
+  out += "  block  A share  A circ   A rev    |  B share  B circ   B rev    |  nodiag r  overlap\n";
+  for (size_t k = 0; k < ra.size(); ++k) {
+    const MatrixXd ba = slot_block(ma, layout, ra[k].row_slot, ra[k].col_slot);
+    const MatrixXd bb = slot_block(mb, layout, rb[k].row_slot, rb[k].col_slot);
+    const double r = pearson_correlation(ba, bb, ra[k].row_slot == ra[k].col_slot);
+    const double ov = spectrum_overlap(ra[k].spectrum, rb[k].spectrum);
+    out += strfmt("  %-5s  %7.3f  %7.1e  %7.1e  |  %7.3f  %7.1e  %7.1e  |  %8.4f  %7.3f\n",
+                  ra[k].name.c_str(), ra[k].norm_share, ra[k].circ_dev, ra[k].circ_dev_rev,
+                  rb[k].norm_share, rb[k].circ_dev, rb[k].circ_dev_rev, r, ov);
+    j["blocks"].push_back({{"block", ra[k].name},
+                           {"A",
+                            {{"share", num(ra[k].norm_share)},
+                             {"circ_dev", num(ra[k].circ_dev)},
+                             {"circ_dev_rev", num(ra[k].circ_dev_rev)},
+                             {"dominant", ra[k].spectrum.dominant}}},
+                           {"B",
+                            {{"share", num(rb[k].norm_share)},
+                             {"circ_dev", num(rb[k].circ_dev)},
+                             {"circ_dev_rev", num(rb[k].circ_dev_rev)},
+                             {"dominant", rb[k].spectrum.dominant}}},
+                           {"pearson", num(r)},
+                           {"spectrum_overlap", num(ov)}});
+  }
+  for (size_t k = 0; k < ra.size(); ++k)
+    out += strfmt("  %-5s  A: %s\n         B: %s\n", ra[k].name.c_str(),
+                  top_freqs(ra[k].spectrum, 6).c_str(), top_freqs(rb[k].spectrum, 6).c_str());
+  for (const Learner* L : {&A, &B})
+    for (const auto& [name, mat] : L->inputs) {
+      const BlockReport off = block_reports(mat, layout)[2];  // b,a: the task's block
+      j["circ_dev"][L->label(name)] = {{"circ", num(off.circ_dev)},
+                                       {"reversed", num(off.circ_dev_rev)}};
+    }
+  return out;
+}
+
+// A learner's token-embedding Gram against the other's diagonal blocks, in analysis order.
+std::string embedding_table(const Learner& A, const Learner& B, const RunTask& t,
+                            nlohmann::json& j) {
+  std::string out;
+  const BlockLayout layout = block_layout(t.G);
+  for (const Learner* E : {&A, &B}) {
+    const Learner* other = E == &A ? &B : &A;
+    if (E->embed_gram.size() == 0 || other->inputs.empty()) continue;
+    const int m = static_cast<int>(layout.symbols.size());
+    MatrixXd G(m, m);
+    for (int c = 0; c < m; ++c)
+      for (int r = 0; r < m; ++r) G(r, c) = E->embed_gram(layout.symbols[r], layout.symbols[c]);
+    const auto& [name, mat] = other->inputs.front();
+    out += strfmt("\n%s token-embedding Gram W_E^T W_E against %s %s's diagonal blocks\n",
+                  E->kind_name().c_str(), other->kind_name().c_str(), name.c_str());
+    for (int s = 0; s < 2; ++s) {
+      const MatrixXd D = slot_block(mat, layout, s, s);
+      const double r = pearson_correlation(G, D, true);
+      out += strfmt("  block %c,%c    nodiag r %8.4f\n", "ab"[s], "ab"[s], r);
+      j["embedding_gram"][std::string(1, "ab"[s])] = num(r);
+    }
+    if (E->summary.contains("key_frequencies"))
+      out += "  key frequencies of the network: " + E->summary["key_frequencies"].dump() + "\n";
+  }
+  return out;
+}
+
+bool same_split(const Learner& A, const Learner& B) {
+  const std::string sa = A.dir + "/split.npz", sb = B.dir + "/split.npz";
+  if (!fs::exists(sa) || !fs::exists(sb)) return false;
+  return npz_load_ints(sa, "train") == npz_load_ints(sb, "train") &&
+         npz_load_ints(sa, "test") == npz_load_ints(sb, "test");
 }
 
 void run_compare(const CompareOptions& o) {
-  const nlohmann::json rc = read_json(o.rfm_run + "/config.json");
-  const nlohmann::json nc = read_json(o.neural_run + "/config.json");
-  const std::string task = rc.value("task", "");
-  const int p = rc.value("p", 0);
-  RFM_CHECK(task == nc.value("task", "") && p == nc.value("p", 0),
+  Learner A = load_learner(o.run_a), B = load_learner(o.run_b);
+  const std::string task = A.cfg.value("task", ""), group = A.cfg.value("group", "");
+  const int p = A.cfg.value("p", 0);
+  RFM_CHECK(task == B.cfg.value("task", "") && p == B.cfg.value("p", 0) &&
+                group == B.cfg.value("group", ""),
             "the runs are on different tasks: %s mod %d (%s) and %s mod %d (%s)", task.c_str(), p,
-            o.rfm_run.c_str(), nc.value("task", "").c_str(), nc.value("p", 0),
-            o.neural_run.c_str());
-  const MatrixXd M = npy_load(o.rfm_run + "/M_final.npy");
-  namespace fs = std::filesystem;
-  RFM_CHECK(fs::exists(o.neural_run + "/NFM_final.npy"),
-            "%s has no NFM_final.npy (only MLP runs have an NFM and AGOP)", o.neural_run.c_str());
-  const MatrixXd nfm = npy_load(o.neural_run + "/NFM_final.npy");
-  const MatrixXd agop = npy_load(o.neural_run + "/AGOP_final.npy");
-  RFM_CHECK(M.rows() == nfm.rows() && M.cols() == nfm.cols(),
-            "M_final is %dx%d but the NFM is %dx%d", int(M.rows()), int(M.cols()), int(nfm.rows()),
-            int(nfm.cols()));
-  const MatrixXd root = sym_power(agop, 0.5);
-
-  std::printf("rfm compare: %s mod %d\n", task.c_str(), p);
-  std::printf("%s", settings_line("RFM run", o.rfm_run).c_str());
-  std::printf(
-      "%s\n",
-      settings_line("neural run", o.neural_run + " (" + nc.value("model", "?") + ")").c_str());
-  std::printf("%s\n", progress_table(read_csv(o.rfm_run + "/metrics.csv"),
-                                     read_csv(o.neural_run + "/metrics.csv"))
-                          .c_str());
-  nlohmann::json j = {
-      {"task", task}, {"p", p}, {"rfm_run", o.rfm_run}, {"neural_run", o.neural_run}};
-  std::printf("  %-26s %8s %8s\n", "Pearson correlation", "full", "nodiag");
-  const std::pair<const char*, const MatrixXd*> pairs[] = {
-      {"M_final vs NFM", &nfm}, {"M_final vs sqrt(AGOP)", &root}, {"NFM vs sqrt(AGOP)", &root}};
-  for (int k = 0; k < 3; ++k) {
-    const MatrixXd& A = k == 2 ? nfm : M;
-    const double full = pearson_correlation(A, *pairs[k].second, false);
-    const double nod = pearson_correlation(A, *pairs[k].second, true);
-    std::printf("  %-26s %8.4f %8.4f\n", pairs[k].first, full, nod);
-    j["pearson"][pairs[k].first] = {{"full", full}, {"nodiag", nod}};
+            o.run_a.c_str(), B.cfg.value("task", "").c_str(), B.cfg.value("p", 0), o.run_b.c_str());
+  const int d = A.cfg.value("d", 0), q = p;  // q: symbols per slot (|G| for groups)
+  load_matrices(A, d, q);
+  load_matrices(B, d, q);
+  bool grouped = true;  // the block analysis needs a two-slot task and its group
+  RunTask t;
+  try {
+    t = run_task(task, p, group);
+  } catch (const InputError&) {
+    grouped = false;
   }
-  if (is_op_name(task))
-    circulant_table(task, p,
-                    {{"RFM M_final", &M}, {"network NFM", &nfm}, {"network sqrt(AGOP)", &root}}, j);
-  else
-    std::printf("\n  circulant deviation: defined for add, sub, mul and div only; left out\n");
+  const bool split = same_split(A, B);
+  nlohmann::json j = {{"task", task},     {"p", p},          {"group", group},
+                      {"run_a", A.dir},   {"run_b", B.dir},  {"same_split", split},
+                      {"kind_a", A.kind}, {"kind_b", B.kind}};
+  std::printf("rfm compare: %s, %s\n",
+              grouped ? t.name().c_str() : (task + " mod " + std::to_string(p)).c_str(),
+              split ? "the same split (split.npz identical)"
+                    : "DIFFERENT splits: the progress is not comparable point by point");
+  std::printf("%s", settings_line("A", A.dir + " (" + A.kind_name() + ")").c_str());
+  std::printf("%s\n", settings_line("B", B.dir + " (" + B.kind_name() + ")").c_str());
+  std::printf("%s", progress_table(A, B, j).c_str());
+  std::printf("%s", correlations(A, B, j).c_str());
+  if (grouped) {
+    std::printf("%s", block_table(A, B, t, j).c_str());
+    std::printf("%s", embedding_table(A, B, t, j).c_str());
+  } else {
+    std::printf("\n  blocks: %s has more than two operand slots; block analysis left out\n",
+                task.c_str());
+  }
   if (!o.out.empty()) write_text_atomic(o.out, j.dump(2) + "\n");
 }
 
@@ -144,15 +377,15 @@ void run_compare(const CompareOptions& o) {
 static void setup_compare(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   CLI::App* sub = app.add_subcommand(
-      "compare", "An RFM run beside a neural run: progress, feature-matrix correlation");
+      "compare", "Two learners on one task: progress, feature matrices, block spectra");
   sub->footer(
+      "Any two runs of rfm grok and rfm train (mlp, transformer, embed2d) on the same task.\n"
       "Example:\n"
-      "  rfm grok --out runs/add61 && rfm train --model mlp --split-from runs/add61 --out "
-      "runs/mlp61\n"
-      "  rfm compare runs/add61 runs/mlp61");
-  sub->add_option("RFM_RUN", o->rfm_run, "Run directory of rfm grok")->required();
-  sub->add_option("NEURAL_RUN", o->neural_run, "Run directory of rfm train --model mlp")
-      ->required();
+      "  rfm grok --out runs/add61 && rfm train --model transformer --split-from runs/add61 "
+      "--out runs/tr61\n"
+      "  rfm compare runs/add61 runs/tr61");
+  sub->add_option("RUN_A", o->run_a, "Run directory of rfm grok or rfm train")->required();
+  sub->add_option("RUN_B", o->run_b, "Run directory of rfm grok or rfm train")->required();
   sub->add_option("--out", o->out, "Also write the numbers to this JSON file");
   sub->callback([o] { run_compare(*o); });
 }

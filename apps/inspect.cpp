@@ -99,25 +99,26 @@ void fill_from_config(InspectOptions& o, const nlohmann::json& cfg) {
   if (o.bandwidth == 0) o.bandwidth = 2.5;
 }
 
-struct Task {
-  Dataset ds;
-  AbelianGroup abelian;
-  DihedralGroup G;
-  std::string group_name;  // how the report names G
-};
+using Task = RunTask;
 
 Task make_task(const InspectOptions& o) {
   RFM_CHECK(!o.task.empty(), "no task: pass --task (and --p or --group), or a run directory");
-  Task t;
-  if (o.task == "group") {
-    RFM_CHECK(!o.group.empty(), "--task group needs --group (e.g. 3x7, S4, D5)");
-    if (is_abelian_product_spec(o.group)) {
-      t.abelian = parse_abelian_group(o.group);
+  return run_task(o.task, o.p, o.group);
+}
+
+}  // namespace
+
+RunTask run_task(const std::string& task, int p, const std::string& group) {
+  RunTask t;
+  if (task == "group") {
+    RFM_CHECK(!group.empty(), "--task group needs --group (e.g. 3x7, S4, D5)");
+    if (is_abelian_product_spec(group)) {
+      t.abelian = parse_abelian_group(group);
       t.ds = make_group_task(t.abelian);
       t.G = dihedral_group(t.abelian);
       t.group_name = "Dih(A)";
     } else {
-      const FiniteGroup T = parse_group(o.group);
+      const FiniteGroup T = parse_group(group);
       t.ds = make_group_task(T);
       t.G = dihedral_group(T);
       t.group_name = T.is_abelian() ? "Dih(G) from the Cayley table"
@@ -125,22 +126,30 @@ Task make_task(const InspectOptions& o) {
     }
     return t;
   }
-  RFM_CHECK(o.p > 0, "--task %s needs --p", o.task.c_str());
-  if (is_op_name(o.task)) {
-    t.ds = make_modular_task(op_from_string(o.task), o.p);
+  RFM_CHECK(p > 0, "--task %s needs --p", task.c_str());
+  if (is_op_name(task)) {
+    t.ds = make_modular_task(op_from_string(task), p);
     t.G = dihedral_group_of(t.ds);
     t.group_name = "Dih(A)";
     return t;
   }
-  t.ds = rfm::make_task(o.task, o.p);
-  RFM_CHECK(t.ds.inputs.one_hot() && t.ds.inputs.hot.cols() == 2 && t.ds.inputs.d == 2 * o.p,
-            "rfm inspect --task %s: the analysis needs two operand slots of p symbols (a "
+  t.ds = rfm::make_task(task, p);
+  RFM_CHECK(t.ds.inputs.one_hot() && t.ds.inputs.hot.cols() == 2 && t.ds.inputs.d == 2 * p,
+            "task %s: the symmetry analysis needs two operand slots of p symbols (a "
             "modular operation, a polynomial, system or group); this task has %d slots and d = %d",
-            o.task.c_str(), int(t.ds.inputs.hot.cols()), t.ds.inputs.d);
+            task.c_str(), int(t.ds.inputs.hot.cols()), t.ds.inputs.d);
   t.G = affine_invariance_group(t.ds);
   t.group_name = "affine slot maps that keep every label";
   return t;
 }
+
+std::string RunTask::name() const {
+  if (ds.task != "group") return ds.task + " mod " + std::to_string(ds.p);
+  const std::string n = abelian.factors.empty() ? G.table.name : "Z_" + abelian.name();
+  return "group " + n + " (order " + std::to_string(ds.p) + ")";
+}
+
+namespace {
 
 // --- Analysis -------------------------------------------------------------------------------
 
@@ -265,12 +274,6 @@ std::string line(const std::string& key, const std::string& value) {
   return strfmt("  %-16s %s\n", key.c_str(), value.c_str());
 }
 
-std::string task_name(const Task& t) {
-  if (t.ds.task != "group") return t.ds.task + " mod " + std::to_string(t.ds.p);
-  const std::string name = t.abelian.factors.empty() ? t.G.table.name : "Z_" + t.abelian.name();
-  return "group " + name + " (order " + std::to_string(t.ds.p) + ")";
-}
-
 std::string freq_list(const Spectrum& s, size_t most) {
   std::string out;
   for (size_t i = 0; i < s.dominant.size() && i < most; ++i) {
@@ -286,7 +289,7 @@ std::string text_report(const InspectOptions& o, const Task& t, const Loaded& in
                         const Analysis& a) {
   const DihedralGroup& G = t.G;
   std::string r = "rfm inspect: " + in.matrix_path + "\n";
-  r += line("task", task_name(t) + strfmt(", M %dx%d", int(in.M.rows()), int(in.M.cols())));
+  r += line("task", t.name() + strfmt(", M %dx%d", int(in.M.rows()), int(in.M.cols())));
   r += line("normalised", o.normalize == "diag" ? "D^-1/2 M D^-1/2 (D = diag M)" : "no");
   r += line("group", strfmt("%s, %d elements (%d swap the slots) on %zu coordinates%s",
                             t.group_name.c_str(), G.elements(), G.elements() - G.n, G.coords.size(),
@@ -421,7 +424,7 @@ void run_inspect(InspectOptions o) {
   const Task t = make_task(o);
   if (o.subgroup.empty()) o.subgroup = default_subgroup(t.G);
   RFM_CHECK(in.M.rows() == t.ds.inputs.d, "%s is %dx%d, but %s has d = %d inputs",
-            in.matrix_path.c_str(), int(in.M.rows()), int(in.M.cols()), task_name(t).c_str(),
+            in.matrix_path.c_str(), int(in.M.rows()), int(in.M.cols()), t.name().c_str(),
             t.ds.inputs.d);
   const Analysis a = analyse(o, t, in);
   if (!o.png.empty()) write_pictures(o.png, a);
