@@ -418,9 +418,81 @@ void write_pictures(const std::string& dir, const Analysis& a) {
   }
 }
 
+// --- Tasks with more than two operand slots (multitask, compose) ----------------------------
+
+// Every pair of operand slots (p coordinates each, at offset slot * p) as one p x p block over
+// Z_p; a multitask's selector coordinates (after the operand slots) count in the shares only.
+// The invariance groups above act on two slots, so the group algebra is left out here.
+void inspect_slots(const InspectOptions& o, const Dataset& ds, const Loaded& in) {
+  const int p = ds.p, slots = ds.operands.cols() > 2 ? int(ds.operands.cols()) : 2;
+  RFM_CHECK(in.M.rows() == ds.inputs.d && in.M.cols() == ds.inputs.d,
+            "%s is %dx%d, but %s mod %d has d = %d inputs", in.matrix_path.c_str(),
+            int(in.M.rows()), int(in.M.cols()), ds.task.c_str(), p, ds.inputs.d);
+  RFM_CHECK(o.orbit < 0, "--orbit needs a task with a slot swap; %s has %d operand slots",
+            ds.task.c_str(), slots);
+  const MatrixXd M = o.normalize == "diag" ? normalize_by_diagonal(in.M) : in.M;
+  const AbelianGroup Zp{{p}};
+  const double total = std::max(M.squaredNorm(), 1e-300);
+  nlohmann::json blocks = nlohmann::json::array();
+  std::string text =
+      "rfm inspect: " + in.matrix_path + "\n" +
+      line("task",
+           strfmt("%s mod %d, M %dx%d, %d operand slots%s", ds.task.c_str(), p, int(M.rows()),
+                  int(M.cols()), slots, ds.inputs.d > slots * p ? " and a task selector" : "")) +
+      line("group algebra", "left out: inspect builds invariance groups of two-slot tasks only") +
+      "\nblocks (row slot, column slot; symbol order)\n"
+      "  block  share  circ_dev  circ_rev  dominant frequencies (share)\n";
+  for (int rs = 0; rs < slots; ++rs)
+    for (int cs = 0; cs < slots; ++cs) {
+      const MatrixXd B = M.block(rs * p, cs * p, p, p);
+      const std::string name = std::string(1, char('a' + rs)) + "," + char('a' + cs);
+      const double share = B.squaredNorm() / total;
+      const double dev = group_circulant_deviation(B, Zp, false);
+      const double rev = group_circulant_deviation(B, Zp, true);
+      const Spectrum sp = fourier_spectrum(B, Zp);
+      text += strfmt("  %-5s  %5.3f  %8.2e  %8.2e  %s\n", name.c_str(), share, dev, rev,
+                     freq_list(sp, 6).c_str());
+      blocks.push_back({{"block", name},
+                        {"norm_share", share},
+                        {"circ_dev", dev},
+                        {"circ_dev_rev", rev},
+                        {"freq", sp.freq},
+                        {"energy", sp.energy},
+                        {"dominant", sp.dominant}});
+    }
+  const int sel = ds.inputs.d - slots * p;
+  const double sel_share =
+      sel > 0 ? 1 - M.topLeftCorner(slots * p, slots * p).squaredNorm() / total : 0.0;
+  if (sel > 0)
+    text += "\n" + line("selector", strfmt("%d coordinates hold %.3f of ||M||^2", sel, sel_share));
+  if (!o.png.empty()) {
+    make_dirs(o.png);
+    MatrixXd off = M;
+    off.diagonal().setZero();
+    write_heatmap_png(o.png + "/M.png", M, off.cwiseAbs().maxCoeff(), p);
+  }
+  const nlohmann::json j = {{"input", in.matrix_path},
+                            {"task", ds.task},
+                            {"p", p},
+                            {"slots", slots},
+                            {"normalize", o.normalize},
+                            {"blocks", blocks},
+                            {"selector_share", sel_share}};
+  std::printf("%s", o.json ? (j.dump(2) + "\n").c_str() : text.c_str());
+}
+
+bool has_two_slots(const InspectOptions& o) {
+  if (o.task == "group" || is_op_name(o.task)) return true;
+  const Dataset ds = rfm::make_task(o.task, o.p);
+  return ds.inputs.hot.cols() == 2 && ds.inputs.d == 2 * o.p;
+}
+
 void run_inspect(InspectOptions o) {
   const Loaded in = load_input(o.input);
   fill_from_config(o, in.config);
+  RFM_CHECK(!o.task.empty(), "no task: pass --task (and --p or --group), or a run directory");
+  if (o.task != "group" && o.p > 0 && !has_two_slots(o))
+    return inspect_slots(o, rfm::make_task(o.task, o.p), in);
   const Task t = make_task(o);
   if (o.subgroup.empty()) o.subgroup = default_subgroup(t.G);
   RFM_CHECK(in.M.rows() == t.ds.inputs.d, "%s is %dx%d, but %s has d = %d inputs",

@@ -553,7 +553,6 @@ static void setup_train(CLI::App& app) {
   // The transformer's published settings differ from the MLP's (docs/algorithms.md 5): full
   // batch, beta2 0.98, 10 warm-up steps, cross-entropy. They apply unless given explicitly.
   sub->callback([o, sub] {
-    adopt_split_task(*o, *sub);
     if (o->train.model == Model::transformer) {
       if (sub->count("--batch") == 0) o->train.batch = 0;
       if (sub->count("--beta2") == 0) o->train.adamw.beta2 = 0.98;
@@ -579,6 +578,7 @@ static void setup_train(CLI::App& app) {
       RFM_CHECK(o->loss == "ce", "--loss %s: the embedding model trains with cross-entropy (ce)",
                 o->loss.c_str());
     }
+    adopt_split_task(*o, *sub);  // after the model defaults: the run's p beats embed2d's 17
     run_train(*o);
   });
 }

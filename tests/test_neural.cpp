@@ -291,6 +291,53 @@ TEST_CASE("rfm train --model mlp: groks add mod 61 and reuses a split with --spl
   CHECK(r.output.find("--epochs 0 must be >= 1") != std::string::npos);
 }
 
+TEST_CASE("rfm compare: RFM vs transformer and transformer vs MLP, rows at the same fraction") {
+  namespace fs = std::filesystem;
+  const fs::path rfm_run = temp_dir("cmpt_rfm"), tr = temp_dir("cmpt_tr"),
+                 mlp = temp_dir("cmpt_mlp");
+  const fs::path json = temp_dir("cmpt").string() + ".json";
+  REQUIRE(run_cli("grok --task mul --p 11 --iters 4 --quiet --out " + rfm_run.string()).status ==
+          0);
+  REQUIRE(run_cli("train --model transformer --d-model 16 --heads 2 --d-mlp 32 --epochs 20 "
+                  "--quiet --split-from " +
+                  rfm_run.string() + " --out " + tr.string())
+              .status == 0);
+  REQUIRE(run_cli("train --width 16 --epochs 3 --quiet --split-from " + rfm_run.string() +
+                  " --out " + mlp.string())
+              .status == 0);
+  CliResult r =
+      run_cli("compare " + rfm_run.string() + " " + tr.string() + " --out " + json.string());
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("the same split") != std::string::npos);
+  std::ifstream in(json);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  // The input Gram, rebuilt here from the saved tensors: W_in = [W_E + W_pos e_0, W_E + W_pos e_1].
+  const MatrixXd W_E = npy_load((tr / "W_E.npy").string()),
+                 W_pos = npy_load((tr / "W_pos.npy").string());
+  const int q = 11;
+  MatrixXd W(W_E.rows(), 2 * q);
+  for (int s = 0; s < 2; ++s)
+    for (int u = 0; u < q; ++u) W.col(s * q + u) = W_E.col(u) + W_pos.col(s);
+  const MatrixXd M = npy_load((rfm_run / "M_final.npy").string());
+  CHECK(j["pearson"]["M_final vs input Gram"]["full"].get<double>() ==
+        doctest::Approx(pearson_correlation(M, W.transpose() * W, false)));
+  // Progress rows sit at the same fraction of each run, not at the same row number.
+  REQUIRE(j["progress"].size() == 11);
+  CHECK(j["progress"][5]["A"]["iter"].get<double>() == doctest::Approx(0.5 * 3).epsilon(0.34));
+  CHECK(j["progress"][5]["B"]["epoch"].get<double>() == doctest::Approx(10));
+  CHECK(j["progress"][10]["B"]["epoch"].get<double>() == doctest::Approx(20));
+  CHECK(j["blocks"].size() == 4);
+  CHECK(j["embedding_gram"]["a"].is_number());
+  CHECK(j["transitions"]["B"].size() == 2);
+
+  r = run_cli("compare " + tr.string() + " " + mlp.string());
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("input Gram vs NFM") != std::string::npos);
+  CHECK(r.output.find("NFM vs sqrt(AGOP)") != std::string::npos);
+}
+
 TEST_CASE("rfm train takes polynomial and system tasks with every model, and compare reads them") {
   namespace fs = std::filesystem;
   const fs::path rfm_run = temp_dir("poly13_rfm");
