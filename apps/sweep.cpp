@@ -449,7 +449,9 @@ RunResult read_result(const RunSpec& r) {
   x.train_loss = json_number(fin, "train_mse", "train_loss");
   x.test_loss = json_number(fin, "test_mse", "test_loss");
   x.circ_dev = json_number(fin, "circ_dev", "nfm_circ_dev");
-  x.iterations = int(json_number(s, "iterations", "logged_epochs"));
+  // grok: iterations run; train: the last epoch (logged_epochs counts rows, not epochs)
+  x.iterations =
+      int(s.contains("iterations") ? json_number(s, "iterations") : json_number(fin, "epoch"));
   if (s.contains("seconds")) x.seconds = json_number(s["seconds"], "total");
   return x;
 }
@@ -466,7 +468,8 @@ std::string summary_csv(const SweepConfig& c, const std::vector<RunSpec>& runs,
                         const std::vector<RunResult>& res) {
   std::string s = "run";
   for (const auto& g : c.grid) s += "," + g.first;
-  s += ",status,iterations,first_test_acc_0.5,first_test_acc_0.99,train_acc,test_acc,"
+  s += ",status," + std::string(c.command == "train" ? "epochs" : "iterations") +
+       ",first_test_acc_0.5,first_test_acc_0.99,train_acc,test_acc,"
        "train_loss,test_loss,circ_dev,seconds\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunResult& x = res[i];
@@ -491,24 +494,37 @@ int position(const std::vector<ojson>& vals, const ojson& v) {
   return int(std::find(vals.begin(), vals.end(), v) - vals.begin());
 }
 
-// Mean final test accuracy per (y, x) cell over the other swept options, from the runs that
-// ended (NaN: none did yet).
+// Mean of value(run) per (y, x) cell over the other swept options, from the runs that ended
+// and have a finite value (NaN: none); `ended` counts the runs that ended per cell.
 MatrixXd phase_matrix(const SweepConfig& c, const std::vector<RunSpec>& runs,
-                      const std::vector<RunResult>& res) {
+                      const std::vector<RunResult>& res, double (*value)(const RunResult&),
+                      MatrixXd* ended = nullptr) {
   const auto& xs = axis_values(c, c.phase_x);
   const auto& ys = axis_values(c, c.phase_y);
   MatrixXd sum = MatrixXd::Zero(ys.size(), xs.size()), count = sum;
+  if (ended) *ended = sum;
   for (size_t i = 0; i < runs.size(); ++i) {
     if (!std::isfinite(res[i].test_acc) || res[i].status == "interrupted") continue;
+    const double v = value(res[i]);
     int xi = 0, yi = 0;
     for (const auto& [k, v] : runs[i].values) {
       if (k == c.phase_x) xi = position(xs, v);
       if (k == c.phase_y) yi = position(ys, v);
     }
-    sum(yi, xi) += res[i].test_acc;
+    if (ended) (*ended)(yi, xi) += 1;
+    if (!std::isfinite(v)) continue;
+    sum(yi, xi) += v;
     count(yi, xi) += 1;
   }
-  return sum.cwiseQuotient(count);  // 0/0 = NaN where no run finished
+  return sum.cwiseQuotient(count);  // 0/0 = NaN where no run has a value
+}
+
+double final_test_acc(const RunResult& x) {
+  return x.test_acc;
+}
+
+double transition_099(const RunResult& x) {  // NaN: never reached
+  return x.first099 >= 0 ? x.first099 : kNaN;
 }
 
 std::string tics(const std::vector<ojson>& vals) {
@@ -518,37 +534,79 @@ std::string tics(const std::vector<ojson>& vals) {
   return s + ")";
 }
 
-void write_phase_picture(const SweepConfig& c, const MatrixXd& A) {
+// One phase picture: a cell per (x, y) value, coloured by A and labelled with its value; cells
+// where runs ended without a value read `missing` (e.g. "never"), cells with no run "not run".
+struct PhaseSpec {
+  std::string stem, title, label_format, missing;
+  bool accuracy;  // colour scale [0, 1] (else the data's range, early = dark)
+};
+
+bool write_phase_picture(const SweepConfig& c, const MatrixXd& A, const MatrixXd& ended,
+                         const PhaseSpec& ps) {
   const auto& xs = axis_values(c, c.phase_x);
   const auto& ys = axis_values(c, c.phase_y);
-  std::string gp = "# rfm sweep: final test accuracy over " + c.phase_x +
-                   (c.phase_y.empty() ? "" : " and " + c.phase_y) + " (run: gnuplot phase.gp)\n";
-  gp +=
-      "set terminal pngcairo size 900,600 noenhanced font 'DejaVu Sans,11'\n"
-      "set output 'phase.png.tmp'\n$map << EOD\n";
+  std::string gp = "# rfm sweep: " + ps.title + " over " + c.phase_x +
+                   (c.phase_y.empty() ? "" : " and " + c.phase_y) + " (run: gnuplot " + ps.stem +
+                   ".gp)\n";
+  gp += "set terminal pngcairo size 900,600 noenhanced font 'DejaVu Sans,12'\nset output '" +
+        ps.stem + ".png.tmp'\n$map << EOD\n";
   for (int y = 0; y < A.rows(); ++y)
-    for (int x = 0; x < A.cols(); ++x)
-      gp += strfmt("%d %d %s\n", x, y,
-                   std::isfinite(A(y, x)) ? strfmt("%.4f", A(y, x)).c_str() : "NaN");
+    for (int x = 0; x < A.cols(); ++x)  // state: 1 a value, 0 ended without one, -1 not run
+      gp += strfmt("%d %d %s %d\n", x, y,
+                   std::isfinite(A(y, x)) ? strfmt("%.4f", A(y, x)).c_str() : "NaN",
+                   std::isfinite(A(y, x)) ? 1
+                   : ended(y, x) > 0      ? 0
+                                          : -1);
   gp += "EOD\n";
+  const bool any = (A.array() == A.array()).any();  // some finite value to scale by
+  const std::string cb = !any          ? "set cbrange [0:1]\nunset colorbox\n"
+                         : ps.accuracy ? "set cbrange [0:1]\n"
+                                         "set palette defined (0 '#f7f7f7', 0.5 '#fdae61', 1 "
+                                         "'#b2182b')\n"
+                                       : "set palette defined (0 '#08306b', 0.5 '#6baed6', 1 "
+                                         "'#f7fbff')\n";
   gp += strfmt(
-      "set title 'final test accuracy (mean over the other swept options)'\n"
+      "set title '%s (mean over the other swept options)'\n"
       "set xlabel '%s'\nset ylabel '%s'\nset xtics %s\nset ytics %s\n"
-      "set xrange [-0.5:%g]\nset yrange [-0.5:%g]\nset cbrange [0:1]\n"
-      "set palette defined (0 '#f7f7f7', 0.5 '#fdae61', 1 '#b2182b')\n"
+      "set xrange [-0.5:%g]\nset yrange [-0.5:%g]\n%s"
+      "set object 1 rectangle from graph 0,0 to graph 1,1 behind fillcolor rgb '#d9d9d9' "
+      "fillstyle solid noborder\n"  // grey where a cell has no value
       "plot $map using 1:2:3 with image notitle, "
-      "$map using 1:2:($3 == $3 ? sprintf('%%.2f', $3) : 'not run') with labels notitle\nset "
-      "output\n",
-      c.phase_x.c_str(), c.phase_y.c_str(), tics(xs).c_str(), tics(ys).c_str(), xs.size() - 0.5,
-      ys.size() - 0.5);
-  write_text_atomic(c.out + "/phase.gp", gp);
+      "$map using 1:2:($4 > 0 ? sprintf('%s', $3) : $4 == 0 ? '%s' : 'not run') "
+      "with labels notitle\nset output\n",
+      ps.title.c_str(), c.phase_x.c_str(), c.phase_y.c_str(), tics(xs).c_str(), tics(ys).c_str(),
+      xs.size() - 0.5, ys.size() - 0.5, cb.c_str(), ps.label_format.c_str(), ps.missing.c_str());
+  write_text_atomic(c.out + "/" + ps.stem + ".gp", gp);
   std::string q = "'";
   for (char ch : c.out) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
   q += "'";
-  if (std::system(("cd " + q + " && gnuplot phase.gp > phase.log 2>&1").c_str()) == 0) {
-    fs::rename(c.out + "/phase.png.tmp", c.out + "/phase.png");
+  const std::string log = ps.stem + ".log";
+  if (std::system(("cd " + q + " && gnuplot " + ps.stem + ".gp > " + log + " 2>&1").c_str()) == 0) {
+    fs::rename(c.out + "/" + ps.stem + ".png.tmp", c.out + "/" + ps.stem + ".png");
+    return true;
+  }
+  fs::remove(c.out + "/" + ps.stem + ".png.tmp");
+  return false;
+}
+
+void write_phase_pictures(const SweepConfig& c, const std::vector<RunSpec>& runs,
+                          const std::vector<RunResult>& res) {
+  MatrixXd ended;
+  const MatrixXd acc = phase_matrix(c, runs, res, final_test_acc, &ended);
+  const std::string unit = c.command == "train" ? "epoch" : "iteration";
+  const PhaseSpec final_spec{"phase", "final test accuracy", "%.2f", "-", true};
+  const PhaseSpec trans_spec{"phase_transition", "first " + unit + " with test accuracy >= 0.99",
+                             "%.0f", "never", false};
+  if (write_phase_picture(c, acc, ended, final_spec)) {
+    write_phase_picture(c, phase_matrix(c, runs, res, transition_099), ended, trans_spec);
+    std::printf(
+        "rfm sweep: %s/phase.png, phase_transition.png (final test accuracy and the "
+        "%s of the transition over %s%s)\n",
+        c.out.c_str(), unit.c_str(), c.phase_x.c_str(),
+        c.phase_y.empty() ? "" : (" and " + c.phase_y).c_str());
     return;
   }
+  const MatrixXd& A = acc;
   // Without gnuplot: the heatmap writer (white 0 to red 1; rows y, columns x).
   write_heatmap_png(c.out + "/phase.png",
                     A.unaryExpr([](double v) { return std::isfinite(v) ? v : 0.0; }), 1.0);
@@ -570,11 +628,7 @@ void write_summaries(const SweepConfig& c, const std::vector<RunSpec>& runs) {
   std::printf("rfm sweep: %s/summary.csv (%zu runs: %zu ended, %zu interrupted, %zu not run)\n",
               c.out.c_str(), runs.size(), runs.size() - interrupted - missing, interrupted,
               missing);
-  if (!c.phase_x.empty()) {
-    write_phase_picture(c, phase_matrix(c, runs, res));
-    std::printf("rfm sweep: %s/phase.png (final test accuracy over %s%s)\n", c.out.c_str(),
-                c.phase_x.c_str(), c.phase_y.empty() ? "" : (" and " + c.phase_y).c_str());
-  }
+  if (!c.phase_x.empty()) write_phase_pictures(c, runs, res);
 }
 
 // This process's part of the sweep: runs its share of the grid, then (rank 0 or the only
