@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "data/data.h"
-
 namespace rfm {
 
 using SetupFn = void (*)(CLI::App&);
@@ -59,18 +57,5 @@ std::string timestamped_out(const std::string& stem);
 
 // The settings table printed at start-up: backend, precision, BLAS and its threads.
 std::string settings_line(const std::string& key, const std::string& value);
-
-// A run's task with the invariance group that fits it (apps/inspect.cpp): Dih(A) for add, sub,
-// mul, div and abelian products, G by (a g, g^-1 b) for a Cayley-table group, the affine slot
-// maps that keep the labels for any other two-slot task. Throws InputError for tasks with more
-// than two operand slots (multitask, compose), which have none of these groups.
-struct RunTask {
-  Dataset ds;
-  AbelianGroup abelian;
-  DihedralGroup G;
-  std::string group_name;    // how a report names G
-  std::string name() const;  // "add mod 61", "group S4 (order 24)"
-};
-RunTask run_task(const std::string& task, int p, const std::string& group);
 
 }  // namespace rfm

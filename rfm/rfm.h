@@ -305,6 +305,19 @@ std::vector<int> generated_subgroup(const DihedralGroup& G, const std::vector<in
 // d_comm = ||M - M_H||_F / ||M||_F with M_H = (1/|H|) sum_{g in H} R_g^T M R_g.
 double commutant_distance(const MatrixXd& M, const DihedralGroup& G, const std::vector<int>& H);
 
+// A run's task with the invariance group that fits it : Dih(A) for add, sub,
+// mul, div and abelian products, G by (a g, g^-1 b) for a Cayley-table group, the affine slot
+// maps that keep the labels for any other two-slot task. Throws InputError for tasks with more
+// than two operand slots (multitask, compose), which have none of these groups.
+struct RunTask {
+  Dataset ds;
+  AbelianGroup abelian;
+  DihedralGroup G;
+  std::string group_name;    // how a report names G
+  std::string name() const;  // "add mod 61", "group S4 (order 24)"
+};
+RunTask run_task(const std::string& task, int p, const std::string& group);
+
 // ||M x_i||_2 for every point: (n).
 VectorXd feature_norms(const MatrixXd& M, const Inputs& X);
 

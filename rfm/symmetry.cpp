@@ -355,6 +355,49 @@ double commutant_distance(const MatrixXd& M, const DihedralGroup& G, const std::
   return norm == 0 ? 0 : (S - avg).norm() / norm;
 }
 
+// --- The invariance group of a run's task ----------------------------------------------------
+
+RunTask run_task(const std::string& task, int p, const std::string& group) {
+  RunTask t;
+  if (task == "group") {
+    RFM_CHECK(!group.empty(), "--task group needs --group (e.g. 3x7, S4, D5)");
+    if (is_abelian_product_spec(group)) {
+      t.abelian = parse_abelian_group(group);
+      t.ds = make_group_task(t.abelian);
+      t.G = dihedral_group(t.abelian);
+      t.group_name = "Dih(A)";
+    } else {
+      const FiniteGroup T = parse_group(group);
+      t.ds = make_group_task(T);
+      t.G = dihedral_group(T);
+      t.group_name = T.is_abelian() ? "Dih(G) from the Cayley table"
+                                    : "G by (a, b) -> (a g, g^-1 b), from the Cayley table";
+    }
+    return t;
+  }
+  RFM_CHECK(p > 0, "--task %s needs --p", task.c_str());
+  if (is_op_name(task)) {
+    t.ds = make_modular_task(op_from_string(task), p);
+    t.G = dihedral_group_of(t.ds);
+    t.group_name = "Dih(A)";
+    return t;
+  }
+  t.ds = make_task(task, p);
+  RFM_CHECK(t.ds.inputs.one_hot() && t.ds.inputs.hot.cols() == 2 && t.ds.inputs.d == 2 * p,
+            "task %s: the symmetry analysis needs two operand slots of p symbols (a "
+            "modular operation, a polynomial, system or group); this task has %d slots and d = %d",
+            task.c_str(), int(t.ds.inputs.hot.cols()), t.ds.inputs.d);
+  t.G = affine_invariance_group(t.ds);
+  t.group_name = "affine slot maps that keep every label";
+  return t;
+}
+
+std::string RunTask::name() const {
+  if (ds.task != "group") return ds.task + " mod " + std::to_string(ds.p);
+  const std::string n = abelian.factors.empty() ? G.table.name : "Z_" + abelian.name();
+  return "group " + n + " (order " + std::to_string(ds.p) + ")";
+}
+
 // --- Feature norms and the orbit test -------------------------------------------------------
 
 VectorXd feature_norms(const MatrixXd& M, const Inputs& X) {

@@ -303,21 +303,20 @@ OutArray predict_py(const std::string& kernel, double bandwidth, const AnyArray&
 
 // --- Group analysis of a matrix held in Python ---------------------------------------------------
 
-// The invariance group of a task: add, sub, mul, div mod p, or an abelian product ("3x7").
+// The invariance group of a task, as `rfm inspect` builds it (rfm.h run_task).
 DihedralGroup task_group(const std::string& task, int p, const std::string& group) {
-  if (task == "group") return dihedral_group(parse_abelian_group(group));
-  return dihedral_group(op_from_string(task), p);
+  return run_task(task, p, group).G;
 }
 
 // M must be (d, d) with d = 2q, checked with the message of `rfm inspect` (M named "M").
-void check_feature_matrix(const AnyArray& M, const DihedralGroup& G) {
+void check_feature_matrix(const AnyArray& M, const std::string& task, int p,
+                          const std::string& group) {
   if (M.ndim() != 2) return;  // to_matrix names the dimensions
-  const std::string label =
-      G.task == "group" ? "group Z_" + G.abelian.name() + " (order " + std::to_string(G.n) + ")"
-                        : G.task + " mod " + std::to_string(G.q);
-  RFM_CHECK(M.shape(0) == size_t(2 * G.q) && M.shape(1) == size_t(2 * G.q),
-            "M is %dx%d, but %s has d = %d inputs", int(M.shape(0)), int(M.shape(1)), label.c_str(),
-            2 * G.q);
+  const RunTask t = run_task(task, p, group);
+  const int d = 2 * t.G.q;
+  RFM_CHECK(M.shape(0) == size_t(d) && M.shape(1) == size_t(d),
+            "M is %dx%d, but %s has d = %d inputs", int(M.shape(0)), int(M.shape(1)),
+            t.name().c_str(), d);
 }
 
 nb::dict group_info(const std::string& task, int p, const std::string& group) {
@@ -359,8 +358,8 @@ NB_MODULE(_core, m) {
   m.def(
       "group_coefficients",
       [](const AnyArray& M, const std::string& task, int p, const std::string& group) {
+        check_feature_matrix(M, task, p, group);
         const DihedralGroup G = task_group(task, p, group);
-        check_feature_matrix(M, G);
         VectorXd alpha = with_matrix(M, "M", [&](const Eigen::Ref<const MatrixXd>& m) {
           nb::gil_scoped_release no_gil;
           return group_coefficients(m, G);
