@@ -317,6 +317,9 @@ struct RunTask {
   std::string name() const;  // "add mod 61", "group S4 (order 24)"
 };
 RunTask run_task(const std::string& task, int p, const std::string& group);
+// The invariance group of run_task alone, without the data set where the group needs none
+// (every task but the polynomials and system, whose group is found by search over the data).
+DihedralGroup invariance_group(const std::string& task, int p, const std::string& group);
 
 // ||M x_i||_2 for every point: (n).
 VectorXd feature_norms(const MatrixXd& M, const Inputs& X);

@@ -392,6 +392,14 @@ RunTask run_task(const std::string& task, int p, const std::string& group) {
   return t;
 }
 
+DihedralGroup invariance_group(const std::string& task, int p, const std::string& group) {
+  if (task == "group" && !group.empty())
+    return is_abelian_product_spec(group) ? dihedral_group(parse_abelian_group(group))
+                                          : dihedral_group(parse_group(group));
+  if (is_op_name(task)) return dihedral_group(op_from_string(task), p);
+  return run_task(task, p, group).G;
+}
+
 std::string RunTask::name() const {
   if (ds.task != "group") return ds.task + " mod " + std::to_string(ds.p);
   const std::string n = abelian.factors.empty() ? G.table.name : "Z_" + abelian.name();

@@ -303,20 +303,19 @@ OutArray predict_py(const std::string& kernel, double bandwidth, const AnyArray&
 
 // --- Group analysis of a matrix held in Python ---------------------------------------------------
 
-// The invariance group of a task, as `rfm inspect` builds it (rfm.h run_task).
+// The invariance group of a task, as `rfm inspect` builds it (rfm.h invariance_group).
 DihedralGroup task_group(const std::string& task, int p, const std::string& group) {
-  return run_task(task, p, group).G;
+  return invariance_group(task, p, group);
 }
 
 // M must be (d, d) with d = 2q, checked with the message of `rfm inspect` (M named "M").
-void check_feature_matrix(const AnyArray& M, const std::string& task, int p,
-                          const std::string& group) {
+void check_feature_matrix(const AnyArray& M, const DihedralGroup& G, const std::string& group) {
   if (M.ndim() != 2) return;  // to_matrix names the dimensions
-  const RunTask t = run_task(task, p, group);
-  const int d = 2 * t.G.q;
-  RFM_CHECK(M.shape(0) == size_t(d) && M.shape(1) == size_t(d),
-            "M is %dx%d, but %s has d = %d inputs", int(M.shape(0)), int(M.shape(1)),
-            t.name().c_str(), d);
+  const std::string label =
+      G.task == "group" ? "group " + group : G.task + " mod " + std::to_string(G.q);
+  RFM_CHECK(M.shape(0) == size_t(2 * G.q) && M.shape(1) == size_t(2 * G.q),
+            "M is %dx%d, but %s has d = %d inputs", int(M.shape(0)), int(M.shape(1)), label.c_str(),
+            2 * G.q);
 }
 
 nb::dict group_info(const std::string& task, int p, const std::string& group) {
@@ -358,8 +357,8 @@ NB_MODULE(_core, m) {
   m.def(
       "group_coefficients",
       [](const AnyArray& M, const std::string& task, int p, const std::string& group) {
-        check_feature_matrix(M, task, p, group);
         const DihedralGroup G = task_group(task, p, group);
+        check_feature_matrix(M, G, group);
         VectorXd alpha = with_matrix(M, "M", [&](const Eigen::Ref<const MatrixXd>& m) {
           nb::gil_scoped_release no_gil;
           return group_coefficients(m, G);
