@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "apps/commands.h"
+#include "apps/report.h"
 #include "neural/neural.h"
 
 namespace rfm {
@@ -13,7 +14,7 @@ namespace {
 struct ParticlesCliOptions {
   ParticleOptions sim;
   std::string out = "runs/particles";
-  int image = 240;  // PNG side in pixels
+  int image = 240;  // side in pixels of the picture without gnuplot
 };
 
 // A rasterised scatter plot: 1 on 5x5 dots at the particles, 0 elsewhere. P (2, N).
@@ -30,6 +31,35 @@ MatrixXd raster(const MatrixXd& P, int side) {
   return img;
 }
 
+// The end positions as a scatter plot with real axes, each particle labelled with its residue,
+// through gnuplot (the script stays as DIR/particles.gp); without gnuplot, raster's dots.
+void write_picture(const ParticlesCliOptions& o, const ParticleSummary& sum) {
+  const std::string png = o.out + "/particles.png";
+  if (!have_gnuplot()) {
+    write_heatmap_png(png, raster(sum.positions, o.image), 1.0);
+    return;
+  }
+  const ParticleOptions& s = o.sim;
+  std::string gp = "# rfm particles: the end positions (run: gnuplot particles.gp)\n";
+  gp += gnuplot_terminal("png", 720, 720);
+  gp +=
+      "set output 'particles.png.tmp'\nset size ratio -1\nset key off\nset grid\n"
+      "set offsets graph 0.08, graph 0.08, graph 0.08, graph 0.08\n"
+      "set xzeroaxis lt -1 lw 0.5\nset yzeroaxis lt -1 lw 0.5\n"
+      "set xlabel 'x (first coordinate of e_a)'\nset ylabel 'y (second coordinate of e_a)'\n";
+  gp +=
+      "set title " +
+      gnuplot_quote(strfmt("%d particles, %d steps: radius cv %.3f, top frequency %d (share %.2f)",
+                           s.N, s.steps, sum.radius_cv, sum.top_freq, sum.top_freq_share)) +
+      " font ',11'\n$P << EOD\n";
+  for (Eigen::Index a = 0; a < sum.positions.cols(); ++a)
+    gp += strfmt("%.9g %.9g %d\n", sum.positions(0, a), sum.positions(1, a), int(a));
+  gp +=
+      "EOD\nplot $P using 1:2 with points pt 7 ps 1.5 lc rgb '#b2182b', "
+      "$P using 1:2:3 with labels offset 1.2,1.2 font ',10'\n";
+  run_gnuplot(o.out, "particles.gp", gp, {"particles.png"});
+}
+
 void run_particles(const ParticlesCliOptions& o) {
   const ParticleOptions& s = o.sim;
   std::printf(
@@ -44,7 +74,7 @@ void run_particles(const ParticlesCliOptions& o) {
                   sum.energy[i]);
   make_dirs(o.out);
   npy_save(o.out + "/positions.npy", sum.positions);
-  write_heatmap_png(o.out + "/particles.png", raster(sum.positions, o.image), 1.0);
+  write_picture(o, sum);
   const nlohmann::json j = {{"N", s.N},
                             {"steps", s.steps},
                             {"radius_cv", sum.radius_cv},
