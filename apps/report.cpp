@@ -27,24 +27,18 @@ namespace fs = std::filesystem;
 
 // --- Reading the run directory ----------------------------------------------------------------
 
-// metrics.csv by column; "nan" and empty cells become NaN, text cells (solver) are skipped.
-struct Table {
-  std::vector<std::string> names;
-  std::map<std::string, std::vector<double>> cols;
-  bool has(const std::string& c) const { return cols.count(c) > 0; }
-  size_t rows() const { return cols.empty() ? 0 : cols.begin()->second.size(); }
-};
-
 double parse_cell(const std::string& s) {
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   return end != s.c_str() && *end == '\0' ? v : kNaN;
 }
 
-Table read_metrics(const std::string& path) {
+}  // namespace
+
+MetricsTable read_metrics(const std::string& path) {
   std::ifstream in(path);
   RFM_CHECK(in.good(), "rfm report: cannot read %s", path.c_str());
-  Table t;
+  MetricsTable t;
   std::string line;
   std::getline(in, line);
   std::stringstream hs(line);
@@ -60,6 +54,10 @@ Table read_metrics(const std::string& path) {
   }
   return t;
 }
+
+namespace {
+
+using Table = MetricsTable;
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -818,18 +816,7 @@ std::string base64(const std::string& bytes) {
 }
 
 std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<')
-      o += "&lt;";
-    else if (c == '>')
-      o += "&gt;";
-    else if (c == '&')
-      o += "&amp;";
-    else
-      o += c;
-  }
-  return o;
+  return html_escape(s);
 }
 
 std::string value_text(const nlohmann::json& v) {
@@ -932,8 +919,38 @@ void add_embedding_picture(const std::string& dir, const std::string& rdir, Maps
 
 }  // namespace
 
+std::string html_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else
+      o += c;
+  }
+  return o;
+}
+
+std::string html_grid(const std::string& rdir,
+                      const std::vector<std::pair<std::string, std::string>>& pictures) {
+  std::vector<Picture> list;
+  for (const auto& [file, caption] : pictures) list.push_back({file, caption});
+  return grid(rdir, list);
+}
+
+std::string html_document(const std::string& title, const std::string& subtitle,
+                          const std::string& body) {
+  return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
+         " - rfm report</title>\n" + kStyle + "</head><body>\n<h1>" + html_escape(title) +
+         "</h1>\n<p class=\"dir\">" + html_escape(subtitle) + "</p>\n" + body + "</body></html>\n";
+}
+
 std::string write_report(const std::string& dir, const ReportOptions& o) {
   RFM_CHECK(fs::is_directory(dir), "rfm report: %s is not a directory", dir.c_str());
+  if (is_sweep_dir(dir)) return write_sweep_report(dir, o);
   RFM_CHECK(o.width >= 200 && o.height >= 150, "--width %d and --height %d must be >= 200, 150",
             o.width, o.height);
   gnuplot_terminal(o.format, o.width, o.height);  // checks the format before any work
@@ -967,8 +984,11 @@ static void setup_report(CLI::App& app) {
       "report", "Pictures (curves, heatmaps of M) and report.html for a run directory");
   sub->footer(
       "Example:\n  rfm report runs/add61   writes runs/add61/report.html and its pictures\n"
-      "  rfm report runs/add61 --format pdf   PDF pictures for slides (the page links them)");
-  sub->add_option("run_dir", *dir, "Run directory of rfm grok or rfm train")->required();
+      "  rfm report runs/add61 --format pdf   PDF pictures for slides (the page links them)\n"
+      "  rfm report runs/sweep-frac31   every run's curves, mean and range over seeds, phase");
+  sub->add_option("run_dir", *dir,
+                  "Run directory of rfm grok or rfm train, or a sweep directory of rfm sweep")
+      ->required();
   sub->add_option("--iters", o->heatmap_iters,
                   "Iterations whose M_t to draw, e.g. 0,10,20 (default: the start and the "
                   "transition among the saved M_t)")

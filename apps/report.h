@@ -3,7 +3,9 @@
 // which draws its picture through the same gnuplot helpers.
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rfm {
@@ -24,6 +26,31 @@ struct ReportOptions {
 // pictures need gnuplot on the PATH; without it the page says so and shows the pixel heatmaps
 // of rfm.h write_heatmap_png only.
 std::string write_report(const std::string& run_dir, const ReportOptions& options);
+
+// rfm report SWEEP_DIR (sweep_report.cpp): a directory of rfm sweep (sweep.json, no
+// config.json) gets every run's test accuracy overlaid, the mean and range over seeds per grid
+// point and the phase diagrams on one page, SWEEP_DIR/report.html.
+bool is_sweep_dir(const std::string& dir);
+std::string write_sweep_report(const std::string& dir, const ReportOptions& options);
+
+// metrics.csv by column; "nan" and empty cells become NaN, text cells (solver) are skipped.
+struct MetricsTable {
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<double>> cols;
+  bool has(const std::string& c) const { return cols.count(c) > 0; }
+  size_t rows() const { return cols.empty() ? 0 : cols.begin()->second.size(); }
+};
+MetricsTable read_metrics(const std::string& path);
+
+// --- The HTML page (report.cpp) --------------------------------------------------------------
+
+std::string html_escape(const std::string& text);
+// Pictures (file in rdir, caption) embedded (png, svg) or linked (pdf) in a two-column grid.
+std::string html_grid(const std::string& rdir,
+                      const std::vector<std::pair<std::string, std::string>>& pictures);
+// A whole page in the report's style: title, a grey subtitle, then body.
+std::string html_document(const std::string& title, const std::string& subtitle,
+                          const std::string& body);
 
 // --- gnuplot helpers (report.cpp), also used by rfm particles -------------------------------
 

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -86,5 +88,35 @@ TEST_CASE("every task form through grok, train, inspect, report and compare") {
       CHECK(nonempty(net + "/compare.json"));
     }
   }
+  fs::remove_all(root);
+}
+
+TEST_CASE("a train sweep counts epochs, draws the transition phase, and rfm report reads it") {
+  const fs::path root =
+      fs::temp_directory_path() / ("rfm_test_sweep_report_" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const std::string out = (root / "sweep").string(), cfg = (root / "s.json").string();
+  {
+    std::ofstream f(cfg);
+    f << "{\"command\": \"train\", \"out\": \"" << out
+      << "\", \"base\": {\"task\": \"add\", \"p\": 7, \"epochs\": 6, \"width\": 8, "
+         "\"log-every\": 3}, \"grid\": {\"frac\": [0.5, 0.8], \"seed\": [0, 1]}}";
+  }
+  run_ok("sweep " + cfg);
+  const auto rows = rfm::test::read_csv(out + "/summary.csv");
+  REQUIRE(rows.size() == 5);
+  const size_t col = std::find(rows[0].begin(), rows[0].end(), "epochs") - rows[0].begin();
+  REQUIRE(col < rows[0].size());
+  for (size_t r = 1; r < rows.size(); ++r) CHECK(rows[r][col] == "6");  // epochs, not 3 rows
+  CHECK(nonempty(out + "/phase_transition.png"));
+  run_ok("report " + out);
+  CHECK(nonempty(out + "/report.html"));
+  for (const char* f : {"curves.png", "spread.png", "phase.png", "sweep.gp"})
+    CHECK(nonempty(out + "/report/" + f));
+  std::ifstream gp(out + "/report/sweep.gp");
+  const std::string script((std::istreambuf_iterator<char>(gp)), {});
+  CHECK(script.find("frac=0.5 (2 runs)") != std::string::npos);  // grouped over the seeds
+  CHECK(script.find("$group1") != std::string::npos);
   fs::remove_all(root);
 }
