@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/report.h"
 #include "neural/neural.h"
 #include "rfm/rfm.h"
 
@@ -29,7 +30,8 @@ namespace fs = std::filesystem;
 
 struct CompareOptions {
   std::string run_a, run_b;
-  std::string out;  // optional compare.json
+  std::string out;   // optional compare.json
+  std::string page;  // optional directory for compare.html and its pictures
 };
 
 nlohmann::json read_json(const std::string& path) {
@@ -332,6 +334,113 @@ bool same_split(const Learner& A, const Learner& B) {
          npz_load_ints(sa, "test") == npz_load_ints(sb, "test");
 }
 
+// --- The page (--page DIR) -----------------------------------------------------------------
+
+// Accuracy of both runs over the fraction of each run, the transitions dashed.
+std::string progress_script(const Learner& A, const Learner& B) {
+  std::string gp, plot = "plot ", marks;
+  int lc = 1;
+  for (const Learner* L : {&A, &B}) {
+    const std::string who = L == &A ? "A" : "B";
+    gp += "$" + who + " << EOD\n";
+    for (size_t i = 0; i < L->curve.rows.size(); ++i)
+      gp += strfmt("%.6g %.6g %.6g\n", L->curve.get(i, L->x) / L->length(),
+                   L->curve.get(i, "train_acc"), L->curve.get(i, "test_acc"));
+    gp += "EOD\n";
+    for (int k = 0; k < 2; ++k)
+      if (L->transition[k] >= 0)
+        marks += strfmt("set arrow from %.6g, graph 0 to %.6g, graph 1 nohead dt 2 lc %d\n",
+                        L->transition[k] / L->length(), L->transition[k] / L->length(), lc);
+    const std::string name = who + " " + L->kind_name();
+    plot += strfmt(
+        "%s$%s using 1:3 with lines lw 2.5 lc %d title %s, $%s using 1:2 with lines "
+        "lw 1.5 dt 3 lc %d title %s",
+        L == &A ? "" : ", ", who.c_str(), lc, gnuplot_quote(name + " test").c_str(), who.c_str(),
+        lc, gnuplot_quote(name + " train").c_str());
+    lc = 7;
+  }
+  return gp + marks +
+         "set xlabel 'fraction of the run (A: iterations, B: epochs; dashed: test acc >= 0.5, "
+         ">= 0.99)'\nset ylabel 'accuracy'\nset yrange [-0.02:1.02]\nset xrange [0:1]\n"
+         "set grid\nset key bottom right\n" +
+         plot + "\nunset arrow\n";
+}
+
+// Block b,a of each learner's first feature matrix, each on its own symmetric scale.
+std::string blocks_script(const Learner& A, const Learner& B, const RunTask& t) {
+  const BlockLayout layout = block_layout(t.G);
+  std::string gp =
+      "set multiplot layout 1,2\nset palette defined (-1 '#2166ac', 0 '#ffffff', 1 "
+      "'#b2182b')\nset size ratio -1\n";
+  for (const Learner* L : {&A, &B}) {
+    // Centred: a Gram matrix's constant offset would saturate a symmetric scale.
+    MatrixXd Bk = slot_block(L->inputs.front().second, layout, 1, 0);
+    Bk.array() -= Bk.mean();
+    const double scale = std::max(Bk.cwiseAbs().maxCoeff(), 1e-300);
+    const double edge = Bk.rows() - 0.5;
+    gp += strfmt(
+        "set title %s\nset cbrange [%g:%g]\nset xlabel 'a'\nset ylabel 'b'\n"
+        "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
+        gnuplot_quote(L->kind_name() + " " + L->inputs.front().first +
+                      ", block (b, a) minus its mean")
+            .c_str(),
+        -scale, scale, edge, edge);
+    gp += "plot '-' matrix with image notitle\n";
+    for (int r = 0; r < Bk.rows(); ++r) {
+      for (int c = 0; c < Bk.cols(); ++c) gp += strfmt("%s%.6g", c ? " " : "", Bk(r, c));
+      gp += "\n";
+    }
+    gp += "e\n";
+  }
+  return gp + "unset multiplot\n";
+}
+
+// The share of block b,a's energy per frequency (or element) class of both learners.
+std::string spectra_script(const Learner& A, const Learner& B, const RunTask& t) {
+  const BlockLayout layout = block_layout(t.G);
+  const Spectrum sa = block_reports(A.inputs.front().second, layout)[2].spectrum;
+  const Spectrum sb = block_reports(B.inputs.front().second, layout)[2].spectrum;
+  std::string gp = "$spec << EOD\n";
+  for (size_t c = 1; c < sa.freq.size() && c < sb.freq.size(); ++c)
+    gp += strfmt("%d %.6g %.6g\n", sa.freq[c], sa.energy[c], sb.energy[c]);
+  gp += "EOD\n";
+  const bool table = layout.table.order() > 0;
+  return gp + "set style fill solid 0.8 noborder\nset boxwidth 0.4\nset xlabel '" +
+         (table ? "group element (Cayley index)" : "frequency class k (with -k)") +
+         "'\nset ylabel 'share of the block energy'\nset yrange [0:*]\n" +
+         strfmt("set xrange [-0.5:%g]\n", sa.freq.back() + 0.5) +
+         "set grid\nset key top right\nplot $spec using ($1 - 0.2):2 with boxes lc 1 title " +
+         gnuplot_quote("A " + A.kind_name()) + ", $spec using ($1 + 0.2):3 with boxes lc 7 title " +
+         gnuplot_quote("B " + B.kind_name()) + "\n";
+}
+
+void write_page(const CompareOptions& o, const Learner& A, const Learner& B, const RunTask* t,
+                const std::string& title, const std::string& text) {
+  make_dirs(o.page);
+  std::string gp = "# rfm compare: pictures of compare.html (run: gnuplot compare.gp)\n" +
+                   gnuplot_terminal("png", 1000, 560) + "set output 'progress.png.tmp'\n" +
+                   "set title " + gnuplot_quote("accuracy on a common axis: " + title) + "\n" +
+                   progress_script(A, B) + "set output\n";
+  std::vector<std::string> outputs = {"progress.png"};
+  std::vector<std::pair<std::string, std::string>> pictures = {
+      {"progress.png", "test (solid) and train (dotted) accuracy over the fraction of each run"}};
+  if (t && !A.inputs.empty() && !B.inputs.empty()) {
+    gp += "reset\n" + gnuplot_terminal("png", 1000, 520) + "set output 'blocks.png.tmp'\n" +
+          blocks_script(A, B, *t) + "set output\nreset\n" + gnuplot_terminal("png", 1000, 480) +
+          "set output 'spectra.png.tmp'\nset title " +
+          gnuplot_quote("spectrum of block (b, a): " + title) + "\n" + spectra_script(A, B, *t) +
+          "set output\n";
+    outputs.insert(outputs.end(), {"blocks.png", "spectra.png"});
+    pictures.push_back({"blocks.png", "the off-diagonal block (b, a) of each feature matrix"});
+    pictures.push_back({"spectra.png", "share of block (b, a)'s energy per class"});
+  }
+  run_gnuplot(o.page, "compare.gp", gp, outputs);
+  const std::string body =
+      html_grid(o.page, pictures) + "<h2>rfm compare</h2>\n<pre>" + html_escape(text) + "</pre>\n";
+  write_text_atomic(o.page + "/compare.html",
+                    html_document(title, "rfm compare " + A.dir + " " + B.dir, body));
+}
+
 void run_compare(const CompareOptions& o) {
   Learner A = load_learner(o.run_a), B = load_learner(o.run_b);
   const std::string task = A.cfg.value("task", ""), group = A.cfg.value("group", "");
@@ -354,22 +463,29 @@ void run_compare(const CompareOptions& o) {
   nlohmann::json j = {{"task", task},     {"p", p},          {"group", group},
                       {"run_a", A.dir},   {"run_b", B.dir},  {"same_split", split},
                       {"kind_a", A.kind}, {"kind_b", B.kind}};
-  std::printf("rfm compare: %s, %s\n",
-              grouped ? t.name().c_str() : (task + " mod " + std::to_string(p)).c_str(),
-              split ? "the same split (split.npz identical)"
-                    : "DIFFERENT splits: the progress is not comparable point by point");
-  std::printf("%s", settings_line("A", A.dir + " (" + A.kind_name() + ")").c_str());
-  std::printf("%s\n", settings_line("B", B.dir + " (" + B.kind_name() + ")").c_str());
-  std::printf("%s", progress_table(A, B, j).c_str());
-  std::printf("%s", correlations(A, B, j).c_str());
+  const std::string task_name = grouped ? t.name() : task + " mod " + std::to_string(p);
+  std::string text =
+      strfmt("rfm compare: %s, %s\n", task_name.c_str(),
+             split ? "the same split (split.npz identical)"
+                   : "DIFFERENT splits: the progress is not comparable point by point");
+  text += settings_line("A", A.dir + " (" + A.kind_name() + ")");
+  text += settings_line("B", B.dir + " (" + B.kind_name() + ")") + "\n";
+  text += progress_table(A, B, j);
+  text += correlations(A, B, j);
   if (grouped) {
-    std::printf("%s", block_table(A, B, t, j).c_str());
-    std::printf("%s", embedding_table(A, B, t, j).c_str());
+    text += block_table(A, B, t, j);
+    text += embedding_table(A, B, t, j);
   } else {
-    std::printf("\n  blocks: %s has more than two operand slots; block analysis left out\n",
-                task.c_str());
+    text += strfmt("\n  blocks: %s has more than two operand slots; block analysis left out\n",
+                   task.c_str());
   }
+  std::printf("%s", text.c_str());
   if (!o.out.empty()) write_text_atomic(o.out, j.dump(2) + "\n");
+  if (!o.page.empty()) {
+    write_page(o, A, B, grouped ? &t : nullptr,
+               task_name + ": " + A.kind_name() + " (A) and " + B.kind_name() + " (B)", text);
+    std::printf("rfm compare: %s/compare.html\n", o.page.c_str());
+  }
 }
 
 }  // namespace
@@ -387,6 +503,9 @@ static void setup_compare(CLI::App& app) {
   sub->add_option("RUN_A", o->run_a, "Run directory of rfm grok or rfm train")->required();
   sub->add_option("RUN_B", o->run_b, "Run directory of rfm grok or rfm train")->required();
   sub->add_option("--out", o->out, "Also write the numbers to this JSON file");
+  sub->add_option("--page", o->page,
+                  "Also write compare.html with pictures (accuracy over the fraction of each "
+                  "run, block (b, a) of both, its spectra) into this directory");
   sub->callback([o] { run_compare(*o); });
 }
 

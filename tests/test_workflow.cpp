@@ -84,8 +84,11 @@ TEST_CASE("every task form through grok, train, inspect, report and compare") {
       run_ok("report " + net);
       CHECK(nonempty(net + "/report.html"));
       CHECK(!fs::is_empty(net + "/report"));
-      run_ok("compare " + rfm_run + " " + net + " --out " + net + "/compare.json");
+      run_ok("compare " + rfm_run + " " + net + " --out " + net + "/compare.json --page " + net +
+             "/page");
       CHECK(nonempty(net + "/compare.json"));
+      CHECK(nonempty(net + "/page/compare.html"));
+      CHECK(nonempty(net + "/page/progress.png"));
     }
   }
   fs::remove_all(root);
