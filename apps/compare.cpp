@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "apps/commands.h"
 #include "apps/report.h"
@@ -42,40 +41,10 @@ nlohmann::json read_json(const std::string& path) {
   return j;
 }
 
-// A metrics.csv as named columns of numbers (non-numeric cells become NaN).
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::vector<double>> rows;
-  double get(size_t row, const std::string& name) const {
-    for (size_t i = 0; i < header.size(); ++i)
-      if (header[i] == name && i < rows[row].size()) return rows[row][i];
-    return kNaN;
-  }
-};
-
-Table read_csv(const std::string& path) {
-  std::ifstream in(path);
-  RFM_CHECK(in.good(), "cannot read %s", path.c_str());
-  Table t;
-  std::string line;
-  auto split = [](const std::string& s) {
-    std::vector<std::string> cells;
-    std::stringstream ss(s);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-    return cells;
-  };
-  if (std::getline(in, line)) t.header = split(line);
-  while (std::getline(in, line)) {
-    std::vector<double> row;
-    for (const std::string& c : split(line)) {
-      char* end = nullptr;
-      const double v = std::strtod(c.c_str(), &end);
-      row.push_back(end != c.c_str() ? v : kNaN);
-    }
-    t.rows.push_back(row);
-  }
-  RFM_CHECK(!t.rows.empty(), "%s has no rows", path.c_str());
-  return t;
+// A learner's metrics.csv (report.h), read cell by cell: NaN where the column is missing.
+double cell(const MetricsTable& t, size_t row, const std::string& name) {
+  const auto it = t.cols.find(name);
+  return it == t.cols.end() || row >= it->second.size() ? kNaN : it->second[row];
 }
 
 // --- One learner ------------------------------------------------------------------------------
@@ -83,12 +52,12 @@ Table read_csv(const std::string& path) {
 struct Learner {
   std::string dir, kind, x;  // kind: rfm, mlp, transformer, embed2d; x: iter or epoch
   nlohmann::json cfg, summary;
-  Table curve;
+  MetricsTable curve;
   std::vector<std::pair<std::string, MatrixXd>> inputs;  // (d, d) feature matrices
   MatrixXd embed_gram;           // (q, q) token-embedding Gram (transformer, embed2d), else empty
   int transition[2] = {-1, -1};  // first x with test acc >= 0.5, >= 0.99 (-1: never)
 
-  double length() const { return curve.get(curve.rows.size() - 1, x); }
+  double length() const { return cell(curve, curve.rows() - 1, x); }
   std::string label(const std::string& matrix) const { return kind_name() + " " + matrix; }
   std::string kind_name() const { return kind == "rfm" ? "RFM" : kind; }
 };
@@ -147,7 +116,9 @@ Learner load_learner(const std::string& dir) {
             command.c_str());
   L.kind = command == "grok" ? "rfm" : L.cfg.value("model", "?");
   L.x = command == "grok" ? "iter" : "epoch";
-  L.curve = read_csv(dir + "/metrics.csv");
+  L.curve = read_metrics(dir + "/metrics.csv");
+  RFM_CHECK(L.curve.rows() > 0 && L.curve.has(L.x), "%s/metrics.csv has no rows with %s",
+            dir.c_str(), L.x.c_str());
   for (int k = 0; k < 2; ++k) {
     const std::string key = "first_" + L.x + "_test_acc_" + (k ? "0.99" : "0.5");
     L.transition[k] = L.summary.value(key, -1);
@@ -158,8 +129,8 @@ Learner load_learner(const std::string& dir) {
 // The row whose x is nearest to `target`.
 size_t row_at(const Learner& L, double target) {
   size_t best = 0;
-  for (size_t i = 1; i < L.curve.rows.size(); ++i)
-    if (std::abs(L.curve.get(i, L.x) - target) < std::abs(L.curve.get(best, L.x) - target))
+  for (size_t i = 1; i < L.curve.rows(); ++i)
+    if (std::abs(cell(L.curve, i, L.x) - target) < std::abs(cell(L.curve, best, L.x) - target))
       best = i;
   return best;
 }
@@ -173,8 +144,8 @@ nlohmann::json num(double v) {
 // The row nearest to a fraction of the run, as text and into j.
 std::string point(const Learner& L, double frac, nlohmann::json& j) {
   const size_t i = row_at(L, frac * L.length());
-  const double x = L.curve.get(i, L.x), tr = L.curve.get(i, "train_acc"),
-               te = L.curve.get(i, "test_acc");
+  const double x = cell(L.curve, i, L.x), tr = cell(L.curve, i, "train_acc"),
+               te = cell(L.curve, i, "test_acc");
   j = {{L.x, x}, {"train_acc", num(tr)}, {"test_acc", num(te)}};
   return strfmt("%8d  %9.4f  %8.4f", int(x), tr, te);
 }
@@ -343,9 +314,9 @@ std::string progress_script(const Learner& A, const Learner& B) {
   for (const Learner* L : {&A, &B}) {
     const std::string who = L == &A ? "A" : "B";
     gp += "$" + who + " << EOD\n";
-    for (size_t i = 0; i < L->curve.rows.size(); ++i)
-      gp += strfmt("%.6g %.6g %.6g\n", L->curve.get(i, L->x) / L->length(),
-                   L->curve.get(i, "train_acc"), L->curve.get(i, "test_acc"));
+    for (size_t i = 0; i < L->curve.rows(); ++i)
+      gp += strfmt("%.6g %.6g %.6g\n", cell(L->curve, i, L->x) / L->length(),
+                   cell(L->curve, i, "train_acc"), cell(L->curve, i, "test_acc"));
     gp += "EOD\n";
     for (int k = 0; k < 2; ++k)
       if (L->transition[k] >= 0)
