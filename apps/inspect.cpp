@@ -436,18 +436,14 @@ void inspect_slots(const InspectOptions& o, const Dataset& ds, const Loaded& in)
   std::printf("%s", o.json ? (j.dump(2) + "\n").c_str() : text.c_str());
 }
 
-bool has_two_slots(const InspectOptions& o) {
-  if (o.task == "group" || is_op_name(o.task)) return true;
-  const Dataset ds = rfm::make_task(o.task, o.p);
-  return ds.inputs.hot.cols() == 2 && ds.inputs.d == 2 * o.p;
-}
-
 void run_inspect(InspectOptions o) {
   const Loaded in = load_input(o.input);
   fill_from_config(o, in.config);
   RFM_CHECK(!o.task.empty(), "no task: pass --task (and --p or --group), or a run directory");
-  if (o.task != "group" && o.p > 0 && !has_two_slots(o))
-    return inspect_slots(o, rfm::make_task(o.task, o.p), in);
+  if (o.task != "group" && !is_op_name(o.task) && o.p > 0) {  // data set built once, here
+    const Dataset ds = rfm::make_task(o.task, o.p);
+    if (ds.inputs.hot.cols() != 2 || ds.inputs.d != 2 * o.p) return inspect_slots(o, ds, in);
+  }
   const Task t = make_task(o);
   if (o.subgroup.empty()) o.subgroup = default_subgroup(t.G);
   RFM_CHECK(in.M.rows() == t.ds.inputs.d, "%s is %dx%d, but %s has d = %d inputs",

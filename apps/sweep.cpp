@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "apps/commands.h"
+#include "apps/report.h"
 #include "apps/signals.h"
 #include "rfm/rfm.h"
 
@@ -576,17 +577,12 @@ bool write_phase_picture(const SweepConfig& c, const MatrixXd& A, const MatrixXd
       "with labels notitle\nset output\n",
       ps.title.c_str(), c.phase_x.c_str(), c.phase_y.c_str(), tics(xs).c_str(), tics(ys).c_str(),
       xs.size() - 0.5, ys.size() - 0.5, cb.c_str(), ps.label_format.c_str(), ps.missing.c_str());
-  write_text_atomic(c.out + "/" + ps.stem + ".gp", gp);
-  std::string q = "'";
-  for (char ch : c.out) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  q += "'";
-  const std::string log = ps.stem + ".log";
-  if (std::system(("cd " + q + " && gnuplot " + ps.stem + ".gp > " + log + " 2>&1").c_str()) == 0) {
-    fs::rename(c.out + "/" + ps.stem + ".png.tmp", c.out + "/" + ps.stem + ".png");
+  try {
+    run_gnuplot(c.out, ps.stem + ".gp", gp, {ps.stem + ".png"});
     return true;
+  } catch (const InputError&) {  // no gnuplot, or it failed: the caller falls back
+    return false;
   }
-  fs::remove(c.out + "/" + ps.stem + ".png.tmp");
-  return false;
 }
 
 void write_phase_pictures(const SweepConfig& c, const std::vector<RunSpec>& runs,
