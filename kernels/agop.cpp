@@ -148,6 +148,14 @@ using Vec = double __attribute__((vector_size(64)));
 constexpr int kLanes = 8;
 constexpr int kOnehotBlock = 16;
 
+// Points per register block: kOnehotBlock, or one vector of lanes, whichever lets Hs (points c,
+// d) fit in the cache; 0 when neither does (the route sums with BLAS).
+int register_points(int c, int d, size_t cache) {
+  for (int points = kOnehotBlock; points >= kLanes; points -= kLanes)
+    if (size_t(points) * c * d * sizeof(double) <= cache) return points;
+  return 0;
+}
+
 inline Vec load(const double* p) {
   Vec v;
   std::memcpy(&v, p, sizeof v);
@@ -482,17 +490,19 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   const MatrixXd Xd = onehot || !X.one_hot() ? MatrixXd() : X.dense();
   const MatrixXd& Xdense = X.one_hot() ? Xd : X.X;
   std::unique_ptr<HotGroups> groups = onehot ? std::make_unique<HotGroups>(X, alpha) : nullptr;
-  // The one-hot route sums in registers while the Hs of kOnehotBlock points fits in the core's
-  // L2 cache (add mod 61: 0.95 MB), and with BLAS beyond (add mod 97: 2.4 MB).
+  // The one-hot route sums in registers while the Hs of 16 or 8 points fits in the core's L2
+  // cache (add mod 61: 0.95 MB for 16; add mod 97: 1.2 MB for 8, 0.27 s per AGOP against 0.31 s
+  // by BLAS with a 2 MB L2), and with BLAS beyond (add mod 151: 2.9 MB for 8).
   const size_t cache = opt.cache_bytes ? opt.cache_bytes : l2_cache_bytes();
-  const bool registers = onehot && size_t(kOnehotBlock) * c * d * sizeof(double) <= cache;
+  const int reg_points = onehot ? register_points(c, d, cache) : 0;
+  const bool registers = reg_points > 0;
 
   // The first block is small (16 points; 32 made add mod 61's AGOP 10 % slower, the other
   // thread idle meanwhile): it runs alone, to give the shift C to all the others. The rest is
   // cut into a multiple of 4 blocks of one size (at most opt.block points), so that 2 or 4
   // threads get the same work (add mod 61 in blocks of 256 was 7 + 1 small block, one of 2
   // threads idle for a block's time). The cut does not depend on the thread count. The one-hot
-  // route works through its blocks kOnehotBlock points at a time, in whole vectors of lanes.
+  // route works through its blocks 16 or 8 points at a time, in whole vectors of lanes.
   const int first = std::min({block, 16, m}), rest = m - first;
   int blocks = (rest + block - 1) / block;
   if (blocks > 1) blocks = (blocks + 3) / 4 * 4;
@@ -589,7 +599,7 @@ MatrixXd agop_inner(const Kernel& k, const Inputs& X, const MatrixXd& alpha, con
   }
   accumulate(ld0, Hs0, sums[0]);
   const MatrixXd* shift = opt.centering ? &C : nullptr;
-  const int step = registers ? kOnehotBlock : size;
+  const int step = registers ? reg_points : size;
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
   for (int blk = 0; blk < blocks; ++blk) {
     const int tid = omp_get_thread_num(), j0 = first + blk * size, b = std::min(size, m - j0);

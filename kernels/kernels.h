@@ -121,8 +121,8 @@ struct AgopOptions {
   AgopPath path = AgopPath::automatic;
   /// AGOP points per block: bounds scratch memory to about block * c * d doubles.
   int block = 256;
-  /// Cache (bytes) the one-hot route's register kernels may fill with the Hs of 16 points; 0: the
-  /// core's L2 cache. Beyond it the route sums with BLAS.
+  /// Cache (bytes) the one-hot route's register kernels may fill with the Hs of 16 points (or
+  /// of 8, when 16 do not fit); 0: the core's L2 cache. Beyond it the route sums with BLAS.
   size_t cache_bytes = 0;
 };
 
