@@ -170,6 +170,24 @@ void run_train_case(const BenchOptions& o, const std::string& name, double peak)
   std::fflush(stdout);
 }
 
+// Mixed precision: the refinement steps and the relative residuals ||Y - K alpha|| / ||Y|| of
+// the timed solves, and how many fell back to fp64.
+std::string refinement_line(const std::vector<SolveReport>& reports) {
+  std::vector<double> steps, residuals;
+  int fallbacks = 0;
+  for (const SolveReport& r : reports) {
+    steps.push_back(r.refine_steps);
+    if (r.residual >= 0) residuals.push_back(r.residual);
+    fallbacks += r.fallback;
+  }
+  const auto [lo, hi] = std::minmax_element(residuals.begin(), residuals.end());
+  return strfmt(
+      "  refinement: %g steps (median), relative residual %.1e to %.1e, %d of %zu "
+      "solves fell back to fp64\n",
+      median(steps), residuals.empty() ? kNaN : *lo, residuals.empty() ? kNaN : *hi, fallbacks,
+      steps.size());
+}
+
 // Runs one case and prints its table (in a child process).
 void run_case(const BenchOptions& o, const std::string& name, double peak) {
   if (name == "transformer113") return run_train_case(o, name, peak);
@@ -204,16 +222,19 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   std::vector<double> gram, solve, agop, eval, update, total;
   MatrixXd M = MatrixXd::Identity(d, d);
   std::string solver;
+  std::vector<SolveReport> reports;
   for (int it = -o.warmup; it < o.iters; ++it) {
     km->times = PhaseTimes{};
     const auto t0 = Clock::now();
-    solver = km->fit(M).method;
+    const SolveReport rep = km->fit(M);
+    solver = rep.method;
     const MatrixXd G = km->agop(Z);  // the order of rfm grok's loop
     km->predict(pb.X_train);
     km->predict(pb.X_test);
     const auto t1 = Clock::now();
     M = sym_power(G, 0.5);
     if (it < 0) continue;
+    reports.push_back(rep);
     update.push_back(since(t1));
     total.push_back(since(t0));
     gram.push_back(km->times.gram);
@@ -242,6 +263,7 @@ void run_case(const BenchOptions& o, const std::string& name, double peak) {
   out += row("eval", median(eval), f.eval, peak);
   out += row("update", median(update), 0, peak);
   out += row("total", median(total), f.gram + f.solve + f.agop + f.eval, peak);
+  if (o.precision == Precision::mixed) out += refinement_line(reports);
   out +=
       strfmt("  peak memory %.2f GB; %d iterations timed\n\n", ru.ru_maxrss / 1048576.0, o.iters);
   std::fputs(out.c_str(), stdout);
@@ -296,10 +318,7 @@ void setup_bench(CLI::App& app) {
                   "Untimed iterations before them (the first one touches fresh buffers)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  add_enum_option(
-      *sub, "--precision", o->precision,
-      {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
-      "Solve precision");
+  add_precision_option(*sub, o->precision);
   sub->add_option("--threads", o->threads, "BLAS/OpenMP threads (0: all cores)")
       ->capture_default_str();
   sub->add_option("--agop-block", o->agop_block, "Most AGOP points per block (as rfm grok)")

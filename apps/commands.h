@@ -51,6 +51,10 @@ CLI::Option* add_enum_option(CLI::App& app, const std::string& name, E& field,
 CLI::Option* add_choice_option(CLI::App& app, const std::string& name, std::string& field,
                                const std::vector<std::string>& choices, const std::string& help);
 
+enum class Precision;
+// --precision (grok, fit, bench): fp64|fp32|mixed|auto, one help text for all three.
+CLI::Option* add_precision_option(CLI::App& app, Precision& field);
+
 // The default --out of a run: runs/STEM-YYYYMMDD-HHMMSS, with -2, -3, ... appended when a run
 // of the same second already has that name.
 std::string timestamped_out(const std::string& stem);

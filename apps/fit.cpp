@@ -355,7 +355,7 @@ std::string kept_line(const FitData& data, const Candidate& c) {
                 setting.c_str());
 }
 
-void print_start(const FitData& data, const RfmProblem& pb) {
+void print_start(const FitData& data, const RfmProblem& pb, Precision p) {
   const std::string val = data.validation == "held-out"
                               ? strfmt("%d held out of --x", pb.X_test.n())
                           : data.validation == "given" ? strfmt("%d given", pb.X_test.n())
@@ -364,6 +364,11 @@ void print_start(const FitData& data, const RfmProblem& pb) {
               pb.X_train.n(), pb.X_train.d, pb.X_train.one_hot() ? "one-hot" : "dense",
               data.scaling.x_mean.size() > 0 ? ", standardised" : "", int(pb.Y_train.cols()),
               data.classification ? "classes" : "values", val.c_str());
+  if (p != Precision::fp64 &&
+      !(p == Precision::automatic && auto_precision(pb.X_train.n(), pb.Y_train.cols()) ==
+                                         Precision::fp64))  // auto's fp64: nothing to say
+    std::printf("  solve precision %s\n",
+                precision_note(p, pb.X_train.n(), double(pb.Y_train.cols())).c_str());
 }
 
 void run_fit(FitOptions o) {
@@ -380,7 +385,7 @@ void run_fit(FitOptions o) {
             "output directory %s exists (pass --force to overwrite, or another --out)",
             o.out.c_str());
   make_dirs(o.out);
-  if (!o.quiet) print_start(data, pb);
+  if (!o.quiet) print_start(data, pb, o.rfm.solve.precision);
   std::vector<Candidate> all;
   const Candidate chosen = choose(o, data, pb, all);
   const FittedModel* model = &chosen.fitted;
@@ -504,10 +509,7 @@ void add_rfm_options(CLI::App& sub, FitOptions& o) {
   add_enum_option(sub, "--normalize", r.normalize,
                   {{"none", Normalize::none}, {"max", Normalize::max}},
                   "Divide the AGOP by its largest entry");
-  add_enum_option(
-      sub, "--precision", r.solve.precision,
-      {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
-      "Solve precision");
+  add_precision_option(sub, r.solve.precision);
   sub.add_option("--agop-samples", r.agop_samples, "AGOP over this many random points (0: all)")
       ->capture_default_str();
   sub.add_option("--agop-seed", r.agop_seed, "Seed of the AGOP subsample")->capture_default_str();

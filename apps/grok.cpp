@@ -476,6 +476,13 @@ RunStart start_resumed(GrokOptions& o, const TaskSetup& task) {
   return r;
 }
 
+// The header's precision; auto names its choice (fp64 on the CUDA backend, which is fp64 only).
+std::string solve_precision_note(const GrokOptions& o, size_t n, int c) {
+  const Precision p = o.rfm.solve.precision;
+  if (o.rfm.backend == Backend::cuda && p == Precision::automatic) return "auto: fp64 (CUDA)";
+  return precision_note(p, double(n), c);
+}
+
 std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunStart& start) {
   const Split& split = task.split;
   std::string head =
@@ -487,7 +494,8 @@ std::string run_header(const GrokOptions& o, const TaskSetup& task, const RunSta
                        o.rfm.power, o.rfm.agop.centering ? "on" : "off"));
   head += settings_line("backend",
                         strfmt("%s, %s, AGOP path %s", to_string(o.rfm.backend),
-                               to_string(o.rfm.solve.precision), to_string(o.rfm.agop.path)));
+                               solve_precision_note(o, split.train.size(), task.ds.c).c_str(),
+                               to_string(o.rfm.agop.path)));
   head += settings_line("blas", blas_description());
   const Inputs& in = task.ds.inputs;
   head += settings_line("memory", memory_estimate_note(o.rfm.backend, int(split.train.size()), in.d,
@@ -686,10 +694,7 @@ static void setup_grok(CLI::App& app) {
   add_enum_option(*sub, "--normalize", o->rfm.normalize,
                   {{"none", Normalize::none}, {"max", Normalize::max}},
                   "Divide the AGOP by its largest entry before the power");
-  add_enum_option(
-      *sub, "--precision", o->rfm.solve.precision,
-      {{"fp64", Precision::fp64}, {"fp32", Precision::fp32}, {"mixed", Precision::mixed}},
-      "Solve precision: fp64, fp32, or mixed (fp32 factor refined to fp64)");
+  add_precision_option(*sub, o->rfm.solve.precision);
   add_enum_option(*sub, "--agop-path", o->rfm.agop.path,
                   {{"auto", AgopPath::automatic},
                    {"dense", AgopPath::dense},

@@ -46,6 +46,19 @@ CLI::Option* add_choice_option(CLI::App& app, const std::string& name, std::stri
       ->capture_default_str();
 }
 
+CLI::Option* add_precision_option(CLI::App& app, Precision& field) {
+  return add_enum_option(
+      app, "--precision", field,
+      {{"fp64", Precision::fp64},
+       {"fp32", Precision::fp32},
+       {"mixed", Precision::mixed},
+       {"auto", Precision::automatic}},
+      "Solve precision: fp64; fp32; mixed (fp32 factor refined to the fp64 residual, falling back "
+      "to fp64 where refinement stalls); auto (mixed where it is predicted to cost at most 3/4 of "
+      "fp64: n >= 2048 and few outputs against n, as in regression; else fp64; the choice is "
+      "printed and recorded per iteration)");
+}
+
 static void run_info() {
   std::string out = "rfm " RFM_VERSION "\n";
   out += settings_line("blas", blas_description());

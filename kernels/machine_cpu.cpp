@@ -130,10 +130,12 @@ class CpuKernelMachine final : public KernelMachine {
 
 double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptions& o) {
   const double N = n, b = o.agop.block, threads = std::max(1, omp_get_max_threads());
-  double bytes = N * N * 8;                                      // K, factored in place
-  if (o.solve.precision != Precision::fp64) bytes += N * N * 4;  // the fp32 factor
-  bytes += 2048 * N * 8;                                         // prediction block
-  bytes += threads * (2 * N * b + b * c * d) * 8;                // AGOP blocks
+  double bytes = N * N * 8;  // K, factored in place
+  const Precision p =
+      o.solve.precision == Precision::automatic ? auto_precision(N, c) : o.solve.precision;
+  if (p != Precision::fp64) bytes += N * N * 4;    // the fp32 factor
+  bytes += 2048 * N * 8;                           // prediction block
+  bytes += threads * (2 * N * b + b * c * d) * 8;  // AGOP blocks
   if (choose_agop_path(o.agop.path, one_hot, N, N, c, d) == AgopPath::hadamard)
     bytes += (N * N * (o.kernel.weight_per_value() > 0 ? 1 : 2) + 2 * N * b) * 8;  // P, W, block
   return bytes;

@@ -191,6 +191,11 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
                                  : pb.X_train;
   std::vector<MatrixXd> history = start_state.history;  // M_t, for the alignment with M_final
   MatrixXd M = start_state.M_next;
+  // metrics.csv's columns are fixed for the run: refinement columns where it starts mixed.
+  const double c = double(pb.Y_train.cols());
+  const bool refines = o.solve.precision == Precision::mixed ||
+                       (o.solve.precision == Precision::automatic && o.backend == Backend::cpu &&
+                        auto_precision(n, c) == Precision::mixed);
   for (int t = start_state.next_iter; t < o.iters; ++t) {
     const auto t0 = Clock::now();
     IterationStats st;
@@ -199,9 +204,9 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
     st.solver = rep.method;
     st.fallback = rep.fallback;
     st.note = rep.message;
-    if (o.solve.precision == Precision::mixed) {  // how the refinement went, per iteration
+    if (refines) {  // how the refinement went, per iteration (fp64 solves: 0 steps, no residual)
       st.extra.push_back({"refine_steps", rep.refine_steps});
-      st.extra.push_back({"solve_residual", rep.residual});
+      st.extra.push_back({"solve_residual", rep.residual >= 0 ? rep.residual : kNaN});
     }
     sum.solver_fallbacks += rep.fallback;
     if (!km->alpha().allFinite()) {

@@ -24,15 +24,32 @@ const char* to_string(Precision p) {
       return "fp32";
     case Precision::mixed:
       return "mixed";
+    case Precision::automatic:
+      return "auto";
   }
   return "?";
 }
 
 Precision precision_from_string(const std::string& name) {
-  for (Precision p : {Precision::fp64, Precision::fp32, Precision::mixed})
+  for (Precision p : {Precision::fp64, Precision::fp32, Precision::mixed, Precision::automatic})
     if (name == to_string(p)) return p;
-  RFM_CHECK(false, "unknown precision '%s' (known: fp64, fp32, mixed)", name.c_str());
+  RFM_CHECK(false, "unknown precision '%s' (known: fp64, fp32, mixed, auto)", name.c_str());
   return Precision::fp64;
+}
+
+double mixed_cost_ratio(double n, double c, int steps) {
+  const double n3 = n * n * n, n2c = n * n * c;
+  return (n3 / 6 + (3.0 * steps + 3) * n2c) / (n3 / 3 + 2 * n2c);
+}
+
+Precision auto_precision(double n, double c, int steps) {
+  return n >= 2048 && mixed_cost_ratio(n, c, steps) <= 0.75 ? Precision::mixed : Precision::fp64;
+}
+
+std::string precision_note(Precision p, double n, double c) {
+  if (p != Precision::automatic) return to_string(p);
+  return strfmt("auto: %s (mixed predicted at %.2fx fp64 for n = %.0f, c = %.0f)",
+                to_string(auto_precision(n, c)), mixed_cost_ratio(n, c, 2), n, c);
 }
 
 // The LAPACKE *_work entry points skip LAPACKE's O(n^2) NaN scans of the inputs: the RFM loop
@@ -461,13 +478,52 @@ class FloatCholesky final : public SpdSolver {
   double anorm_ = 0;  // ||A + ridge I||_inf
 };
 
+// --- auto: mixed while it pays --------------------------------------------------------------
+
+class AutoCholesky final : public SpdSolver {
+ public:
+  explicit AutoCholesky(const SolveOptions& o) : opt_(o), mixed_(with_precision(o)) {}
+
+  // Mixed where auto_precision says so for this n, c and the last mixed solve's steps; fp64
+  // otherwise, and for good once a mixed solve fell back (K too ill-conditioned for fp32: each
+  // later attempt would pay for the fp32 factor and then the fp64 one).
+  SolveReport solve(MatrixXd& A, const MatrixXd& Y, MatrixXd& alpha) override {
+    if (fp64_only_ ||
+        auto_precision(double(A.rows()), double(Y.cols()), steps_) != Precision::mixed)
+      return LapackCholesky::solve_fp64(A, Y, alpha, opt_);
+    SolveReport rep = mixed_.solve(A, Y, alpha);
+    steps_ = rep.refine_steps;
+    if (rep.fallback) {
+      fp64_only_ = true;
+      rep.message += "; auto precision: fp64 from here on";
+    }
+    return rep;
+  }
+
+ private:
+  static SolveOptions with_precision(SolveOptions o) {
+    o.precision = Precision::mixed;
+    return o;
+  }
+  SolveOptions opt_;
+  FloatCholesky mixed_;
+  int steps_ = 2;
+  bool fp64_only_ = false;
+};
+
 }  // namespace
 
 std::unique_ptr<SpdSolver> SpdSolver::create(const SolveOptions& options) {
   RFM_CHECK(options.ridge >= 0.0 && std::isfinite(options.ridge), "--ridge %g must be >= 0",
             options.ridge);
-  if (options.precision == Precision::fp64) return std::make_unique<LapackCholesky>(options);
-  return std::make_unique<FloatCholesky>(options);
+  switch (options.precision) {
+    case Precision::fp64:
+      return std::make_unique<LapackCholesky>(options);
+    case Precision::automatic:
+      return std::make_unique<AutoCholesky>(options);
+    default:
+      return std::make_unique<FloatCholesky>(options);
+  }
 }
 
 // --- Matrix power and BLAS facts ------------------------------------------------------------

@@ -6,7 +6,7 @@
 // falls back to pivoted LU, then to an eigendecomposition with a tiny ridge, and says so in
 // its SolveReport, a status the caller records. Precision policy (docs/algorithms.md 2.2): fp64
 // Cholesky; fp32 Cholesky; mixed = fp32 factor refined to fp64 accuracy by iterative
-// refinement on the fp64 matrix.
+// refinement on the fp64 matrix; auto = mixed where it is predicted to pay, else fp64.
 #pragma once
 
 #include <memory>
@@ -16,15 +16,33 @@
 
 namespace rfm {
 
-enum class Precision { fp64, fp32, mixed };
-const char* to_string(Precision p);
+enum class Precision { fp64, fp32, mixed, automatic };
+const char* to_string(Precision p);  // automatic: "auto"
 Precision precision_from_string(const std::string& name);
+
+/// A mixed solve's predicted cost over an fp64 solve's, for n equations with c right-hand sides
+/// and `steps` refinement steps: the fp32 factor and substitutions at twice the fp64 rate, then
+/// steps + 1 fp64 residuals (2 n^2 c flops each) and `steps` fp32 corrections (2 n^2 c):
+///   (n^3/6 + (3 steps + 3) n^2 c) / (n^3/3 + 2 n^2 c).
+double mixed_cost_ratio(double n, double c, int steps);
+
+/// What auto runs: mixed where mixed_cost_ratio(n, c, steps) <= 0.75 and n >= 2048 (below, the
+/// fp32 factor does not reach twice the fp64 rate), else fp64. The ratio is 0.5 for one
+/// right-hand side and crosses 0.75 near c = n / 90 with two steps, so the modular tasks
+/// (c = p, n = frac p^2) stay fp64 up to p of about 180 at frac 0.5; regression and few-class
+/// fits on thousands of points go mixed.
+Precision auto_precision(double n, double c, int steps = 2);
+
+/// For run headers: the precision's name, or for auto its choice and why, e.g. "auto: mixed
+/// (mixed predicted at 0.50x fp64 for n = 8000, c = 1)".
+std::string precision_note(Precision p, double n, double c);
 
 struct SolveOptions {
   /// Ridge added to the diagonal of K (0 = interpolation, the reference default).
   double ridge = 0.0;
-  /// Arithmetic of the factorisation.
-  Precision precision = Precision::fp64;
+  /// Arithmetic of the factorisation. auto decides at every solve from n, c and the steps the
+  /// last mixed solve took (auto_precision), and stays fp64 once a mixed solve fell back.
+  Precision precision = Precision::automatic;
   /// Mixed precision: most refinement steps, and a relative residual that ends them early
   /// (they end anyway once the residual is at the level of an fp64 solve).
   int max_refine_steps = 10;

@@ -89,7 +89,9 @@ TEST_CASE("rfm grok: gaussian RFM groks addition mod 61 and writes the run direc
   nlohmann::json config = nlohmann::json::parse(cj);
   CHECK(config["kernel"] == "gaussian");
   CHECK(config["p"] == 61);
-  CHECK(config["precision"] == "fp64");
+  // The default precision is auto, which solves add mod 61 in fp64 (mixed would cost more).
+  CHECK(config["precision"] == "auto");
+  CHECK(r.output.find("auto: fp64") != std::string::npos);
 }
 
 TEST_CASE("rfm grok: bad input gives one clear line and a non-zero exit") {

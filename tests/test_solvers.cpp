@@ -203,3 +203,64 @@ TEST_CASE("mixed and fp32 solves of ill-conditioned kernel matrices against fp64
   CHECK(refined >= 2);    // L = 2.5 and 5 refine (cond(K) * eps32 < 1)
   CHECK(fell_back >= 1);  // L = 20 cannot
 }
+
+TEST_CASE("auto precision: the cost model's choices") {
+  // The model's terms counted one by one (in fp64 flop times, fp32 at twice the rate).
+  auto ratio = [](double n, double c, int steps) {
+    const double fp64 = n * n * n / 3 + 2 * n * n * c;
+    const double fp32_solve = fp64 / 2, residuals = (steps + 1) * 2 * n * n * c;
+    const double corrections = steps * (2 * n * n * c) / 2;
+    return (fp32_solve + residuals + corrections) / fp64;
+  };
+  for (double n : {2048.0, 8000.0})
+    for (double c : {1.0, 10.0, 100.0})
+      for (int steps : {1, 2, 3})
+        CHECK(mixed_cost_ratio(n, c, steps) == doctest::Approx(ratio(n, c, steps)));
+  CHECK(mixed_cost_ratio(8000, 1, 2) < 0.51);             // one right-hand side: the fp32 factor
+  CHECK(auto_precision(8000, 1) == Precision::mixed);     // regression on 8000 points
+  CHECK(auto_precision(1000, 1) == Precision::fp64);      // too small for fp32 to run twice as fast
+  CHECK(auto_precision(1860, 61) == Precision::fp64);     // add mod 61: mixed would cost 1.16x
+  CHECK(auto_precision(4704, 97) == Precision::fp64);     // add mod 97
+  CHECK(auto_precision(22260, 211) == Precision::mixed);  // add mod 211 (two steps)
+  CHECK(auto_precision(22260, 211, 4) == Precision::fp64);  // unless refinement takes four
+  CHECK(precision_note(Precision::fp32, 8000, 1) == "fp32");
+  CHECK(precision_note(Precision::automatic, 8000, 1)
+            .rfind("auto: mixed (mixed predicted at 0.50x", 0) == 0);
+}
+
+TEST_CASE("auto precision solves mixed where it pays, fp64 where not and after a fallback") {
+  // All pairs of add mod 47: n = 2209, Gaussian kernel, ridge 0. One right-hand side (a
+  // regression target) makes mixed pay; 47 one-hot columns do not.
+  const Dataset ds = make_modular_task(Op::add, 47);
+  const int n = ds.N();
+  MatrixXd onehot = MatrixXd::Zero(n, ds.c), target(n, 1);
+  for (int i = 0; i < n; ++i) {
+    onehot(i, ds.labels[i]) = 1;
+    target(i, 0) = std::cos(0.3 * ds.labels[i]);
+  }
+  const MatrixXd M = MatrixXd::Identity(ds.inputs.d, ds.inputs.d);
+  auto gram = [&](double bandwidth) {
+    MatrixXd K(n, n);
+    pair_matrix(Kernel{KernelType::gaussian, bandwidth}, ds.inputs, ds.inputs, M, K,
+                PairMap::values);
+    return K;
+  };
+  MatrixXd good = gram(2.5), bad = gram(20.0), x, x64;
+  auto solver = SpdSolver::create({0.0, Precision::automatic});
+  SolveReport rep = solver->solve(good, target, x);
+  CHECK(rep.method == "cholesky-mixed");
+  CHECK(rep.refine_steps >= 1);
+  CHECK(at_fp64_level(good, x, target));
+  SpdSolver::create({0.0, Precision::fp64})->solve(good, target, x64);
+  CHECK(rel_error(x, x64) < 1e-7);
+  CHECK(solver->solve(good, onehot, x).method == "cholesky");  // 47 columns: fp64
+  rep = solver->solve(bad, target, x);  // fp32 refinement stalls: fp64, and fp64 from then on
+  CAPTURE(rep.message);
+  REQUIRE(rep.fallback);
+  CHECK(rep.message.find("auto precision: fp64 from here on") != std::string::npos);
+  CHECK(at_fp64_level(bad, x, target));
+  rep = solver->solve(good, target, x);
+  CHECK(rep.method == "cholesky");
+  CHECK_FALSE(rep.fallback);
+  CHECK(rep.refine_steps == 0);
+}

@@ -77,7 +77,7 @@ class CudaKernelMachine final : public KernelMachine {
  public:
   CudaKernelMachine(const MachineOptions& o, size_t block_bytes)
       : opt_(o), block_bytes_(block_bytes > 0 ? block_bytes : kDefaultBlockBytes) {
-    RFM_CHECK(o.solve.precision == Precision::fp64,
+    RFM_CHECK(o.solve.precision == Precision::fp64 || o.solve.precision == Precision::automatic,
               "--precision %s: the CUDA backend implements fp64 only (use --precision fp64 or "
               "--device cpu)",
               to_string(o.solve.precision));

@@ -146,7 +146,7 @@ Backend backend_from_device(const std::string& device, Precision precision, std:
     if (notice) *notice = "no usable CUDA device (" + why + "); running on the CPU";
     return Backend::cpu;
   }
-  if (precision != Precision::fp64) {
+  if (precision == Precision::fp32 || precision == Precision::mixed) {
     if (notice)
       *notice = strfmt("the CUDA backend is fp64 only; --precision %s runs on the CPU",
                        to_string(precision));

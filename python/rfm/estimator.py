@@ -36,7 +36,8 @@ class _RFMBase(BaseEstimator):
         power: s in M = AGOP^s.
         centering: subtract the mean Jacobian before the outer products.
         normalize: "max" divides the AGOP by its largest entry, "none" does not.
-        precision: fp64, fp32 or mixed (fp32 factorisation refined to fp64).
+        precision: auto (mixed where it pays: n >= 2048 and few outputs, else fp64), fp64,
+            fp32 or mixed (fp32 factorisation refined to the fp64 residual).
         agop_samples: the AGOP over this many random training points (0: all).
         seed: seed of that subsample.
         device: cpu, cuda or auto.
@@ -44,7 +45,7 @@ class _RFMBase(BaseEstimator):
     """
 
     def __init__(self, kernel="laplace", bandwidth=10.0, ridge=1e-3, iters=5, power=0.5,
-                 centering=True, normalize="none", precision="fp64", agop_samples=0, seed=0,
+                 centering=True, normalize="none", precision="auto", agop_samples=0, seed=0,
                  device="cpu", keep_history=False):
         self.kernel = kernel
         self.bandwidth = bandwidth
