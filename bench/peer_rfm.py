@@ -102,7 +102,7 @@ def main():
     parser.add_argument("--iters", type=int, default=6, help="iterations of each (6)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precision", default="fp64", choices=["fp64", "fp32", "mixed"],
+    parser.add_argument("--precision", default="fp64", choices=["fp64", "fp32", "mixed", "auto"],
                         help="rfm's solve precision (theirs is float64)")
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
