@@ -364,11 +364,9 @@ void print_start(const FitData& data, const RfmProblem& pb, Precision p) {
               pb.X_train.n(), pb.X_train.d, pb.X_train.one_hot() ? "one-hot" : "dense",
               data.scaling.x_mean.size() > 0 ? ", standardised" : "", int(pb.Y_train.cols()),
               data.classification ? "classes" : "values", val.c_str());
-  if (p != Precision::fp64 &&
-      !(p == Precision::automatic && auto_precision(pb.X_train.n(), pb.Y_train.cols()) ==
-                                         Precision::fp64))  // auto's fp64: nothing to say
-    std::printf("  solve precision %s\n",
-                precision_note(p, pb.X_train.n(), double(pb.Y_train.cols())).c_str());
+  const double n = pb.X_train.n(), c = double(pb.Y_train.cols());
+  if (starting_precision(p, n, c) != Precision::fp64)  // fp64, or auto's fp64: nothing to say
+    std::printf("  solve precision %s\n", precision_note(p, n, c).c_str());
 }
 
 void run_fit(FitOptions o) {

@@ -131,9 +131,8 @@ class CpuKernelMachine final : public KernelMachine {
 double cpu_memory_estimate(int n, int d, int c, bool one_hot, const MachineOptions& o) {
   const double N = n, b = o.agop.block, threads = std::max(1, omp_get_max_threads());
   double bytes = N * N * 8;  // K, factored in place
-  const Precision p =
-      o.solve.precision == Precision::automatic ? auto_precision(N, c) : o.solve.precision;
-  if (p != Precision::fp64) bytes += N * N * 4;    // the fp32 factor
+  if (starting_precision(o.solve.precision, N, c) != Precision::fp64)
+    bytes += N * N * 4;                            // the fp32 factor
   bytes += 2048 * N * 8;                           // prediction block
   bytes += threads * (2 * N * b + b * c * d) * 8;  // AGOP blocks
   if (choose_agop_path(o.agop.path, one_hot, N, N, c, d) == AgopPath::hadamard)

@@ -193,9 +193,9 @@ RfmSummary run_rfm(const RfmOptions& o, const RfmProblem& pb, const RfmState& st
   MatrixXd M = start_state.M_next;
   // metrics.csv's columns are fixed for the run: refinement columns where it starts mixed.
   const double c = double(pb.Y_train.cols());
-  const bool refines = o.solve.precision == Precision::mixed ||
-                       (o.solve.precision == Precision::automatic && o.backend == Backend::cpu &&
-                        auto_precision(n, c) == Precision::mixed);
+  // (auto on the CUDA backend is fp64.)
+  const bool refines = (o.backend == Backend::cpu || o.solve.precision == Precision::mixed) &&
+                       starting_precision(o.solve.precision, n, c) == Precision::mixed;
   for (int t = start_state.next_iter; t < o.iters; ++t) {
     const auto t0 = Clock::now();
     IterationStats st;

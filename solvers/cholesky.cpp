@@ -46,6 +46,10 @@ Precision auto_precision(double n, double c, int steps) {
   return n >= 2048 && mixed_cost_ratio(n, c, steps) <= 0.75 ? Precision::mixed : Precision::fp64;
 }
 
+Precision starting_precision(Precision p, double n, double c) {
+  return p == Precision::automatic ? auto_precision(n, c) : p;
+}
+
 std::string precision_note(Precision p, double n, double c) {
   if (p != Precision::automatic) return to_string(p);
   return strfmt("auto: %s (mixed predicted at %.2fx fp64 for n = %.0f, c = %.0f)",

@@ -33,6 +33,9 @@ double mixed_cost_ratio(double n, double c, int steps);
 /// fits on thousands of points go mixed.
 Precision auto_precision(double n, double c, int steps = 2);
 
+/// The precision a solve of n equations and c right-hand sides starts in: auto's choice, or p.
+Precision starting_precision(Precision p, double n, double c);
+
 /// For run headers: the precision's name, or for auto its choice and why, e.g. "auto: mixed
 /// (mixed predicted at 0.50x fp64 for n = 8000, c = 1)".
 std::string precision_note(Precision p, double n, double c);

@@ -223,6 +223,9 @@ TEST_CASE("auto precision: the cost model's choices") {
   CHECK(auto_precision(4704, 97) == Precision::fp64);     // add mod 97
   CHECK(auto_precision(22260, 211) == Precision::mixed);  // add mod 211 (two steps)
   CHECK(auto_precision(22260, 211, 4) == Precision::fp64);  // unless refinement takes four
+  CHECK(starting_precision(Precision::automatic, 8000, 1) == Precision::mixed);
+  CHECK(starting_precision(Precision::automatic, 1860, 61) == Precision::fp64);
+  CHECK(starting_precision(Precision::fp32, 1860, 61) == Precision::fp32);
   CHECK(precision_note(Precision::fp32, 8000, 1) == "fp32");
   CHECK(precision_note(Precision::automatic, 8000, 1)
             .rfind("auto: mixed (mixed predicted at 0.50x", 0) == 0);
